@@ -1,0 +1,38 @@
+# LogLake — `make help` lists the targets. The first target that needs it creates .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint typecheck check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP) ## generate sample logs, ingest, process, crawl, run the tutorial's queries (lake: ./lake)
+	$(BIN)/loglake --lake ./lake demo
+
+test: $(STAMP) ## run the whole test suite (slow end-to-end tests included)
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check loglake tests bench
+	$(BIN)/ruff format --check loglake tests bench
+
+typecheck: $(STAMP) ## mypy
+	$(BIN)/mypy
+
+check: lint typecheck test ## everything CI should care about
+
+bench: $(STAMP) ## throughput and memory against reference approaches
+	$(BIN)/python -m bench.run
+
+clean: ## remove the virtualenv, the demo lake and caches
+	rm -rf $(VENV) lake .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,121 @@
+"""The embedded catalog: one JSON document in the lake, read by the DuckDB query engine.
+
+It lists every committed data file with its columns, so a table's schema is always the union
+over its current files (widened), whether it was built incrementally or by `crawl`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from loglake.catalog.types import merge_columns
+from loglake.config import CatalogConfig
+from loglake.errors import ObjectNotFound
+from loglake.storage import LocalStorage, Storage
+
+CATALOG_KEY = "catalog/catalog.json"
+ZONES = ("processed", "errors")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class LocalCatalog:
+    def __init__(self, storage: Storage, config: CatalogConfig) -> None:
+        self.storage = storage
+        self.config = config
+        self.table_of_zone = {"processed": config.processed_table, "errors": config.errors_table}
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialise read-modify-write between processes sharing a local lake."""
+        if not isinstance(self.storage, LocalStorage):
+            yield
+            return
+        path = self.storage.path("catalog/.lock")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def empty(self) -> dict[str, Any]:
+        return {
+            "database": self.config.database,
+            "tables": {
+                self.table_of_zone[zone]: {"zone": zone, "location": self.storage.uri(zone + "/"), "files": {}}
+                for zone in ZONES
+            },
+        }
+
+    def load(self) -> dict[str, Any]:
+        """The catalog with derived columns and partitions filled in."""
+        try:
+            doc = orjson.loads(self.storage.read_bytes(CATALOG_KEY))
+        except (ObjectNotFound, orjson.JSONDecodeError):
+            doc = self.empty()
+        return self._derive(doc)
+
+    def _derive(self, doc: dict[str, Any]) -> dict[str, Any]:
+        base = self.empty()
+        base["tables"].update(doc.get("tables", {}))
+        doc["tables"] = base["tables"]
+        doc["database"] = self.config.database
+        for table in doc["tables"].values():
+            files = table.setdefault("files", {})
+            table["columns"] = merge_columns(*(f["columns"] for f in files.values()))
+            table["partitions"] = sorted({f["dt"] for f in files.values()})
+            table["formats"] = sorted({k.rsplit(".", 1)[-1] for k in files})
+            table["rows"] = sum(f["rows"] for f in files.values())
+        return doc
+
+    def _save(self, doc: dict[str, Any]) -> None:
+        doc["updated"] = _now()
+        slim = {
+            "database": doc["database"],
+            "updated": doc["updated"],
+            "tables": {
+                name: {"zone": t["zone"], "location": t["location"], "files": t["files"]} for name, t in doc["tables"].items()
+            },
+        }
+        self.storage.write_bytes(CATALOG_KEY, orjson.dumps(slim, option=orjson.OPT_INDENT_2))
+
+    def apply(self, added: Iterable[dict[str, Any]], removed: Iterable[str]) -> None:
+        """Register committed files (`key, zone, dt, rows, columns`) and forget replaced ones."""
+        added, removed = list(added), list(removed)
+        if not added and not removed:
+            return
+        with self._locked():
+            doc = self.load()
+            by_zone = {t["zone"]: t for t in doc["tables"].values()}
+            for key in removed:
+                for table in by_zone.values():
+                    table["files"].pop(key, None)
+            for out in added:
+                by_zone[out["zone"]]["files"][out["key"]] = {
+                    "dt": out["dt"],
+                    "rows": out["rows"],
+                    "columns": [list(c) for c in out["columns"]],
+                }
+            self._save(self._derive(doc))
+
+    def replace_all(self, files: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        """What `crawl` found, per zone, becomes the whole catalog."""
+        with self._locked():
+            doc = self.empty()
+            for table in doc["tables"].values():
+                for out in files.get(table["zone"], []):
+                    table["files"][out["key"]] = {"dt": out["dt"], "rows": out["rows"], "columns": out["columns"]}
+            doc = self._derive(doc)
+            self._save(doc)
+            return doc

@@ -1,0 +1,483 @@
+"""The command line. Library errors become friendly messages here and only here."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from loglake import __version__
+from loglake.config import load_settings, with_overrides
+from loglake.errors import LogLakeError
+from loglake.lake import Lake
+from loglake.pipeline import Summary
+
+OK, SOME_FAILED, USAGE = 0, 1, 2
+TUTORIAL_QUERIES = (
+    'SELECT * FROM "log_analytics_db"."processed_logs" LIMIT 10;',
+    'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level;',
+    'SELECT * FROM "log_analytics_db"."errors_logs" LIMIT 10;',
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """Turn LogLake errors into a one-line message plus hint, exit code 2 for config mistakes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LogLakeError as exc:
+            from loglake.errors import ConfigError, QueryError
+
+            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            sys.exit(USAGE if isinstance(exc, (ConfigError, QueryError)) else SOME_FAILED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _lake(ctx: click.Context, **overrides: Any) -> Lake:
+    settings = load_settings(ctx.obj["lake"], ctx.obj["config"])
+    return Lake.open(with_overrides(settings, **overrides))
+
+
+def _progress(total: int, enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled or total < 2 or not err.is_terminal,
+    )
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NAIVE_UTC).decode() + "\n")
+
+
+def _summary_line(s: Summary) -> str:
+    reasons = ", ".join(f"{k}={v}" for k, v in s.errors_by_reason.items())
+    head = "[green]ok[/]" if s.status == "ok" else "[red]FAILED[/]"
+    text = (
+        f"{head} {s.source_uri}: {s.lines} lines → {s.processed} processed, {s.errors} errors, {s.blank} blank"
+        f" ({s.bytes:,} bytes, {s.seconds:.2f}s)"
+    )
+    if reasons:
+        text += f"\n     errors by reason: {reasons}"
+    if s.error:
+        text += f"\n     [red]{s.error}[/]"
+    return text
+
+
+def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
+    items = list(summaries)
+    reasons: dict[str, int] = {}
+    for s in items:
+        for k, v in s.errors_by_reason.items():
+            reasons[k] = reasons.get(k, 0) + v
+    return {
+        "objects": len(items),
+        "failed_objects": sum(1 for s in items if s.status != "ok"),
+        "lines": sum(s.lines for s in items),
+        "processed": sum(s.processed for s in items),
+        "errors": sum(s.errors for s in items),
+        "blank": sum(s.blank for s in items),
+        "errors_by_reason": dict(sorted(reasons.items())),
+        "bytes": sum(s.bytes for s in items),
+        "seconds": round(sum(s.seconds for s in items), 6),
+    }
+
+
+def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False) -> list[Summary]:
+    pipeline = lake.pipeline()
+    summaries = []
+    with _progress(len(refs), not as_json) as progress:
+        task = progress.add_task("processing", total=len(refs))
+        for ref in refs:
+            progress.update(task, description=f"processing {ref.name}")
+            summary = pipeline.process(ref)
+            summaries.append(summary)
+            if not as_json and not quiet:
+                progress.console.print(_summary_line(summary))
+            progress.advance(task)
+    return summaries
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--lake",
+    envvar="LOGLAKE_LAKE",
+    default=None,
+    metavar="PATH",
+    help="Lake root (env LOGLAKE_LAKE, default ./lake).",
+)
+@click.option("--config", "config", default=None, metavar="FILE", help="Settings file (default: <lake>/loglake.toml).")
+@click.version_option(__version__, prog_name="loglake")
+@click.pass_context
+def main(ctx: click.Context, lake: str | None, config: str | None) -> None:
+    """LogLake: raw logs in, validated Parquet and SQL out.
+
+    \b
+    Zones:  raw/ → processed/ (valid records) + errors/ (invalid, with reasons)
+    Tables: "log_analytics_db"."processed_logs" and "log_analytics_db"."errors_logs"
+
+    \b
+    Example:
+      loglake init
+      loglake ingest app.log && loglake process lake/raw
+      loglake query 'SELECT level, COUNT(*) AS log_count FROM processed_logs GROUP BY level'
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(lake=lake, config=config)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def init(ctx: click.Context, as_json: bool) -> None:
+    """Create the lake's zones and a commented example loglake.toml.
+
+    \b
+    Example:
+      loglake --lake ./lake init
+    """
+    lake = _lake(ctx)
+    created = lake.init()
+    if as_json:
+        _print_json({"lake": lake.uri, "created": created})
+        return
+    out.print(f"lake at {lake.uri}")
+    for item in created:
+        out.print(f"  created {item}")
+    if not created:
+        out.print("  already initialised; nothing changed")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--prefix", default="", help="Sub-folder of raw/ to put the files in.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def ingest(ctx: click.Context, files: tuple[str, ...], prefix: str, as_json: bool) -> None:
+    """Copy files into raw/ (the local 'upload'); `watch` picks them up.
+
+    Each copy appears atomically, so a watcher never reads a half-copied file.
+
+    \b
+    Example:
+      loglake ingest /var/log/app/*.log --prefix app
+    """
+    lake = _lake(ctx)
+    keys = []
+    for path in files:
+        key = "/".join(p for p in ("raw", prefix.strip("/"), os.path.basename(path)) if p)
+        with open(path, "rb") as src, lake.storage.open_write(key) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        keys.append(lake.storage.uri(key))
+    if as_json:
+        _print_json({"ingested": keys})
+    else:
+        for key in keys:
+            out.print(f"ingested {key}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--processed-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of processed/.")
+@click.option("--errors-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of errors/.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every object's summary.")
+@click.pass_context
+@friendly
+def process(
+    ctx: click.Context, paths: tuple[str, ...], processed_format: str | None, errors_format: str | None, as_json: bool
+) -> None:
+    """Validate and transform log objects into processed/ and errors/.
+
+    PATHS are files (always processed) or folders (their files matching the configured suffixes).
+    Reprocessing an object replaces its earlier output. Exit code 0: all good; 1: some records or
+    objects failed; 2: usage error.
+
+    \b
+    Example:
+      loglake process lake/raw
+      loglake process app.log --json | jq .totals
+    """
+    from loglake.sources import refs_for_paths
+
+    lake = _lake(ctx, processed_format=processed_format, errors_format=errors_format)
+    missing = [p for p in paths if not os.path.exists(p)]
+    refs = list(refs_for_paths([p for p in paths if os.path.exists(p)], lake.settings.processing.suffixes))
+    summaries = _run_objects(lake, refs, as_json)
+    for path in missing:
+        s = Summary(source_uri=os.path.abspath(path), status="failed", error="no such file or folder")
+        summaries.append(s)
+        if not as_json:
+            err.print(_summary_line(s))
+    totals = _totals(summaries)
+    if as_json:
+        _print_json({"lake": lake.uri, "objects": [s.to_json() for s in summaries], "totals": totals})
+    else:
+        out.print(
+            f"{totals['objects']} object(s): {totals['processed']} processed, {totals['errors']} errors, "
+            f"{totals['blank']} blank, {totals['failed_objects']} failed object(s) → {lake.uri}"
+        )
+        if not refs and not missing:
+            err.print("nothing to process: no files matched " + ", ".join(lake.settings.processing.suffixes))
+    ctx.exit(SOME_FAILED if totals["failed_objects"] or totals["errors"] else OK)
+
+
+@main.command()
+@click.option("--ddl", is_flag=True, help="Print the equivalent Athena CREATE EXTERNAL TABLE statements.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def crawl(ctx: click.Context, ddl: bool, as_json: bool) -> None:
+    """Rebuild the catalog from the data in processed/ and errors/ (like a Glue crawler).
+
+    Schemas are the union of all files' columns, conflicting types widened (int vs string → string).
+    Processing keeps the catalog current by itself; crawl repairs it after manual changes.
+
+    \b
+    Example:
+      loglake crawl --ddl
+    """
+    from loglake.catalog.crawler import crawl as run_crawl
+    from loglake.catalog.ddl import catalog_ddl
+
+    lake = _lake(ctx)
+    doc = run_crawl(lake.storage, lake.catalog)
+    formats = {"processed": lake.settings.processing.processed_format, "errors": lake.settings.processing.errors_format}
+    if as_json:
+        _print_json(
+            {
+                "database": doc["database"],
+                "tables": {
+                    name: {k: t[k] for k in ("location", "columns", "partitions", "rows", "formats")}
+                    | {"files": len(t["files"])}
+                    for name, t in doc["tables"].items()
+                },
+                **({"ddl": catalog_ddl(doc, formats)} if ddl else {}),
+            }
+        )
+        return
+    for name, t in doc["tables"].items():
+        out.print(
+            f"{doc['database']}.{name}: {len(t['columns'])} columns, {len(t['partitions'])} partition(s), "
+            f"{len(t['files'])} file(s), {t['rows']} rows"
+        )
+    if ddl:
+        out.print(catalog_ddl(doc, formats), markup=False)
+
+
+def _clip(text: str, limit: int = 48) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _print_result(result: Any, fmt: str) -> None:
+    if fmt == "json":
+        _print_json(result.rows)
+    elif fmt == "csv":
+        sys.stdout.write(result.to_csv())
+    else:
+        from loglake.query.duckdb_engine import _cell
+
+        cells = [[_clip(str(_cell(row[c]))) for c in result.columns] for row in result.rows]
+        table = Table(show_lines=False)
+        needed = 1
+        for i, col in enumerate(result.columns):
+            width = max([len(col)] + [len(r[i]) for r in cells])
+            needed += width + 3
+            table.add_column(col, no_wrap=True)
+        for row_cells in cells:
+            table.add_row(*row_cells)
+        # Wide results scroll sideways rather than folding every cell into fragments.
+        Console(width=max(out.width, needed), highlight=False).print(table, crop=False)
+        out.print(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--no-save", is_flag=True, help="Do not save the result as CSV under query-results/.")
+@click.pass_context
+@friendly
+def query(ctx: click.Context, sql: str, fmt: str, no_save: bool) -> None:
+    """Run read-only SQL over the catalog's tables (DuckDB).
+
+    Tables are "log_analytics_db"."processed_logs" and "log_analytics_db"."errors_logs"; the
+    database may be left out. Each result is also saved as CSV under query-results/, as Athena does.
+    Statements that would change data are refused (exit code 2).
+
+    \b
+    Example:
+      loglake query 'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level'
+      loglake query 'SELECT error_code, COUNT(*) FROM errors_logs GROUP BY 1' --format json
+    """
+    from loglake.query.duckdb_engine import DuckDBEngine
+
+    lake = _lake(ctx)
+    engine = DuckDBEngine(lake.storage, lake.catalog.load())
+    result = engine.run(sql, save=not no_save)
+    _print_result(result, fmt)
+    if result.saved_to:
+        err.print(f"saved to {result.saved_to}")
+
+
+@main.command()
+@click.option("--settle", type=float, default=None, help="Seconds a file must stay unchanged before it is processed.")
+@click.option("--json", "as_json", is_flag=True, help="Print each object's summary as a JSON line.")
+@click.pass_context
+@friendly
+def watch(ctx: click.Context, settle: float | None, as_json: bool) -> None:
+    """Process new objects in raw/ as they arrive (file-system events), updating the catalog.
+
+    Files already in raw/ that were not processed at their current version are processed first.
+    A file is taken once it has stopped changing. Stop with Ctrl-C.
+
+    \b
+    Example:
+      loglake watch &
+      loglake ingest app.log
+    """
+    from loglake.sources import ObjectRef
+    from loglake.sources.watch import Watcher
+
+    lake = _lake(ctx)
+    lake.init()
+    storage = lake.storage
+    raw_root = storage.uri("raw")
+
+    def handle(path: str) -> None:
+        key = "raw/" + os.path.relpath(path, raw_root).replace(os.sep, "/")
+        summary = lake.pipeline().process(ObjectRef(storage, key))
+        if as_json:
+            sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")
+            sys.stdout.flush()
+        else:
+            out.print(_summary_line(summary))
+
+    def skip(path: str, st: os.stat_result) -> bool:
+        return lake.is_current(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+    watcher = Watcher(raw_root, lake.settings.processing.suffixes, settle or lake.settings.watch.settle_seconds, handle, skip)
+    signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
+    if not as_json:
+        err.print(f"watching {raw_root} for {', '.join(lake.settings.processing.suffixes)} (Ctrl-C to stop)")
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        watcher.stop()
+    if not as_json:
+        err.print("stopped")
+
+
+@main.command()
+@click.option("--failed", is_flag=True, help="Only objects that failed.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def status(ctx: click.Context, failed: bool, as_json: bool) -> None:
+    """List processed objects from their manifests, with whole-object failures.
+
+    \b
+    Example:
+      loglake status --failed
+    """
+    from loglake.sinks.commit import iter_manifests
+
+    lake = _lake(ctx)
+    rows = []
+    for m in iter_manifests(lake.storage):
+        s = m.get("summary", {})
+        entry = {
+            "source_uri": m.get("source_uri"),
+            "state": m.get("state"),
+            "status": s.get("status"),
+            "lines": s.get("lines"),
+            "processed": s.get("processed"),
+            "errors": s.get("errors"),
+            "error": s.get("error"),
+            "outputs": len(m.get("outputs", [])),
+        }
+        if not failed or entry["status"] != "ok":
+            rows.append(entry)
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table("source", "status", "lines", "processed", "errors", "problem")
+        for r in rows:
+            table.add_row(
+                str(r["source_uri"]), str(r["status"]), str(r["lines"]), str(r["processed"]), str(r["errors"]), r["error"] or ""
+            )
+        out.print(table)
+    ctx.exit(SOME_FAILED if any(r["status"] != "ok" for r in rows) else OK)
+
+
+@main.command()
+@click.option("--lines", default=3000, show_default=True, help="How many sample lines to generate.")
+@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same logs.")
+@click.pass_context
+@friendly
+def demo(ctx: click.Context, lines: int, seed: int) -> None:
+    """Generate sample logs, then ingest → process → crawl → the tutorial's three queries.
+
+    Re-running is safe: the same objects are reprocessed and replace their earlier output.
+
+    \b
+    Example:
+      loglake --lake ./lake demo
+    """
+    from loglake.catalog.crawler import crawl as run_crawl
+    from loglake.demo import generate
+    from loglake.query.duckdb_engine import DuckDBEngine
+    from loglake.sources import ObjectRef
+
+    lake = _lake(ctx)
+    lake.init()
+    out.rule("1. generate sample logs")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = generate(tmp, lines=lines, seed=seed)
+        out.rule("2. ingest into raw/")
+        keys = []
+        for path in paths:
+            key = "raw/demo/" + os.path.basename(path)
+            with open(path, "rb") as src, lake.storage.open_write(key) as dst:
+                shutil.copyfileobj(src, dst)
+            keys.append(key)
+            out.print(f"ingested {lake.storage.uri(key)}")
+    out.rule("3. process (validate, transform, write processed/ and errors/)")
+    summaries = _run_objects(lake, [ObjectRef(lake.storage, k) for k in keys], as_json=False)
+    totals = _totals(summaries)
+    out.print(f"total: {totals['lines']} lines → {totals['processed']} processed, {totals['errors']} errors, {totals['blank']} blank")
+    out.rule("4. crawl (catalog tables and partitions)")
+    doc = run_crawl(lake.storage, lake.catalog)
+    for name, t in doc["tables"].items():
+        out.print(f"{doc['database']}.{name}: {len(t['columns'])} columns, partitions {', '.join(t['partitions'])}")
+    out.rule("5. the tutorial's queries")
+    engine = DuckDBEngine(lake.storage, doc)
+    for sql in TUTORIAL_QUERIES:
+        out.print(f"[bold]{sql}[/]")
+        _print_result(engine.run(sql), "table")
+    out.rule("done")
+    out.print(f"lake: {lake.uri}")
+    out.print("try:  .venv/bin/loglake query 'SELECT error_code, COUNT(*) AS n FROM errors_logs GROUP BY 1 ORDER BY n DESC'")

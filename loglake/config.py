@@ -1,0 +1,314 @@
+"""Settings: defaults < `loglake.toml` at the lake root < environment < command-line flags.
+
+Defaults follow the AWS tutorial's names so queries written for Athena run unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from typing import Any
+
+from loglake.errors import ConfigError
+
+LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL")
+FIELD_TYPES = ("string", "integer", "number", "boolean", "object", "array")
+OUTPUT_FORMATS = ("parquet", "jsonl")
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """Checks on one field, addressed by a dotted path into nested objects (`http.status`)."""
+
+    name: str
+    required: bool = False
+    """The field must be present, not null and not an empty string."""
+    type: str | None = None
+    """One of string, integer, number, boolean, object, array."""
+    enum: tuple[Any, ...] | None = None
+    """The value must be one of these."""
+    regex: str | None = None
+    """A string value must match (Python `re.search`; anchor with ^…$ for a whole match)."""
+    min: float | None = None
+    """Numeric lower bound, inclusive."""
+    max: float | None = None
+    """Numeric upper bound, inclusive."""
+    timestamp: bool = False
+    """The value must parse as a timestamp (ISO-8601 or epoch seconds/milliseconds)."""
+    max_future: timedelta | None = None
+    """With `timestamp`: not later than now plus this (e.g. "1d")."""
+    max_age: timedelta | None = None
+    """With `timestamp`: not earlier than now minus this (e.g. "30d")."""
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Validation. The defaults are the tutorial's: `level` and `message` present and non-empty."""
+
+    required: tuple[str, ...] = ("level", "message")
+    """Fields every record must have, non-empty."""
+    level_field: str = "level"
+    """Normalised (`warn` → `WARN`) and checked against `levels`; empty string turns it off."""
+    levels: tuple[str, ...] = LEVELS
+    """Allowed levels after normalisation."""
+    timestamp_field: str = "timestamp"
+    """Event time: parsed, converted to UTC, and used for the `dt` partition."""
+    max_future: timedelta | None = None
+    """Reject event times later than now plus this (e.g. "1d"); unset means no limit."""
+    max_age: timedelta | None = None
+    """Reject event times older than now minus this; unset means no limit."""
+    fields: tuple[FieldRule, ...] = ()
+    """Extra checks per field (`[[rules.field]]` tables)."""
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    """How objects become rows."""
+
+    suffixes: tuple[str, ...] = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".json", ".ndjson")
+    """Object names that `watch` and folder processing pick up."""
+    flatten_separator: str = "_"
+    """Joins nested keys: `http.status` → `http_status`."""
+    flatten_max_depth: int = 8
+    """Objects nested deeper than this are kept as JSON text."""
+    max_line_bytes: int = 32 * 1024 * 1024
+    """Longer lines go to errors/ as `line_too_long` (their first KiB kept) instead of exhausting memory."""
+    batch_rows: int = 16_384
+    """Rows buffered per partition before a Parquet row group is written."""
+    processed_format: str = "parquet"
+    """`parquet` (zstd) or `jsonl`."""
+    errors_format: str = "parquet"
+    """`parquet` (zstd) or `jsonl`."""
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """Names of the database and tables, as in the tutorial's Glue catalog."""
+
+    database: str = "log_analytics_db"
+    processed_table: str = "processed_logs"
+    errors_table: str = "errors_logs"
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """Local event-driven mode."""
+
+    settle_seconds: float = 1.0
+    """A file counts as completely written when its size and mtime stay unchanged this long."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything LogLake needs to run, resolved once at start-up."""
+
+    lake: str = "./lake"
+    """Lake root: a folder (later `s3://bucket/prefix`)."""
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    processing: ProcessingConfig = field(default_factory=ProcessingConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: object, where: str) -> timedelta:
+    """`"90s"`, `"15m"`, `"2h"`, `"1d"`, `"1w"` or a number of seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        return timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
+    raise ConfigError(f"{where}: `{value}` is not a duration", hint='write e.g. "30s", "15m", "2h" or "1d"')
+
+
+def _section(cls: type, raw: dict[str, Any], where: str, convert: dict[str, Any]) -> Any:
+    """Build a config dataclass from a TOML table, rejecting unknown keys by name."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(f'`{k}`' for k in unknown)}",
+            hint=f"valid settings here: {', '.join(sorted(names))}",
+        )
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        conv = convert.get(key)
+        kwargs[key] = conv(value, f"{where}.{key}") if conv else value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # pragma: no cover - guarded by the unknown-key check
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings, got `{value!r}`")
+    return tuple(value)
+
+
+def _field_rules(value: object, where: str) -> tuple[FieldRule, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected [[rules.field]] tables")
+    out = []
+    for i, raw in enumerate(value):
+        w = f"{where}[{i}]"
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise ConfigError(f"{w}: every [[rules.field]] needs a `name`")
+        rule: FieldRule = _section(
+            FieldRule,
+            raw,
+            w,
+            {
+                "enum": lambda v, _w: tuple(v),
+                "max_future": parse_duration,
+                "max_age": parse_duration,
+            },
+        )
+        if rule.type is not None and rule.type not in FIELD_TYPES:
+            raise ConfigError(f"{w}.type: `{rule.type}` is not a type", hint=f"use one of {', '.join(FIELD_TYPES)}")
+        if rule.regex is not None:
+            try:
+                re.compile(rule.regex)
+            except re.error as exc:
+                raise ConfigError(f"{w}.regex: `{rule.regex}` is not a valid pattern: {exc}") from exc
+        out.append(rule)
+    return tuple(out)
+
+
+def _positive_int(value: object, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{where}: expected a positive whole number, got `{value!r}`")
+    return value
+
+
+def _output_format(value: object, where: str) -> str:
+    if value not in OUTPUT_FORMATS:
+        raise ConfigError(f"{where}: `{value}` is not an output format", hint="use `parquet` or `jsonl`")
+    return str(value)
+
+
+def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.toml") -> Settings:
+    """Turn a parsed `loglake.toml` into Settings; every mistake names its key."""
+    known = {"rules", "processing", "catalog", "watch"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown section(s) {', '.join(f'[{k}]' for k in unknown)}",
+            hint=f"valid sections: {', '.join(f'[{k}]' for k in sorted(known))}",
+        )
+    rules_raw = dict(doc.get("rules", {}))
+    if "field" in rules_raw:
+        rules_raw["fields"] = rules_raw.pop("field")
+    rules = _section(
+        RulesConfig,
+        rules_raw,
+        f"{where} [rules]",
+        {
+            "required": _strings,
+            "levels": lambda v, w: tuple(s.upper() for s in _strings(v, w)),
+            "max_future": parse_duration,
+            "max_age": parse_duration,
+            "fields": _field_rules,
+        },
+    )
+    processing = _section(
+        ProcessingConfig,
+        doc.get("processing", {}),
+        f"{where} [processing]",
+        {
+            "suffixes": _strings,
+            "flatten_max_depth": _positive_int,
+            "max_line_bytes": _positive_int,
+            "batch_rows": _positive_int,
+            "processed_format": _output_format,
+            "errors_format": _output_format,
+        },
+    )
+    catalog = _section(CatalogConfig, doc.get("catalog", {}), f"{where} [catalog]", {})
+    watch = _section(WatchConfig, doc.get("watch", {}), f"{where} [watch]", {})
+    return Settings(lake=lake, rules=rules, processing=processing, catalog=catalog, watch=watch)
+
+
+def load_settings(lake: str | None = None, config_path: str | None = None) -> Settings:
+    """Resolve the lake (flag > `LOGLAKE_LAKE` > ./lake) and read its `loglake.toml` if there is one."""
+    root = lake or os.environ.get("LOGLAKE_LAKE") or "./lake"
+    path = config_path or os.environ.get("LOGLAKE_CONFIG")
+    if path is None and "://" not in root:
+        candidate = os.path.join(root, "loglake.toml")
+        path = candidate if os.path.exists(candidate) else None
+    if path is None:
+        return Settings(lake=root)
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist", hint="run `loglake init` or drop --config") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return settings_from_toml(doc, root, where=path)
+
+
+def with_overrides(settings: Settings, **processing: Any) -> Settings:
+    """Apply command-line overrides to the processing section."""
+    given = {k: v for k, v in processing.items() if v is not None}
+    return replace(settings, processing=replace(settings.processing, **given)) if given else settings
+
+
+EXAMPLE_TOML = '''\
+# loglake.toml — settings for this lake. Every key is optional; the values shown are the defaults.
+# Command-line flags and environment variables (LOGLAKE_LAKE) override what is here.
+
+[catalog]
+# Names as in the AWS tutorial, so its Athena queries run unchanged.
+database = "log_analytics_db"
+processed_table = "processed_logs"
+errors_table = "errors_logs"
+
+[processing]
+# Object names picked up by `loglake watch` and when processing a folder.
+suffixes = [".log", ".log.gz", ".jsonl", ".jsonl.gz", ".json", ".ndjson"]
+# Nested objects become columns: {"http": {"status": 200}} -> http_status.
+flatten_separator = "_"
+flatten_max_depth = 8
+# "parquet" (zstd) or "jsonl" for each zone.
+processed_format = "parquet"
+errors_format = "parquet"
+# Lines longer than this go to errors/ as line_too_long.
+max_line_bytes = 33554432
+
+[rules]
+# The tutorial's rule: these fields must be present and non-empty.
+required = ["level", "message"]
+# `level` is normalised (warn, Warning -> WARN) and must be one of these.
+level_field = "level"
+levels = ["TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL"]
+# Event time: ISO-8601 (with or without zone) or epoch seconds/milliseconds, stored in UTC.
+timestamp_field = "timestamp"
+# Reject events stamped more than a day in the future (uncomment to enable).
+# max_future = "1d"
+# max_age = "365d"
+
+# Extra checks per field; combine any of: required, type, enum, regex, min, max, timestamp.
+# [[rules.field]]
+# name = "http.status"
+# type = "integer"
+# min = 100
+# max = 599
+#
+# [[rules.field]]
+# name = "env"
+# enum = ["prod", "staging", "dev"]
+#
+# [[rules.field]]
+# name = "request_id"
+# regex = "^[0-9a-f-]{36}$"
+
+[watch]
+# A new file is processed once its size has been stable this long.
+settle_seconds = 1.0
+'''

@@ -1,0 +1,34 @@
+"""JSON Lines: one JSON object per line."""
+
+from __future__ import annotations
+
+import orjson
+
+from loglake.formats.base import Format, Outcome, ParseFailure
+
+
+def _why(line: bytes, exc: Exception) -> ParseFailure:
+    """Name the real cause, since a NUL or a bad byte reads as 'invalid JSON' otherwise."""
+    nul = line.find(b"\x00")
+    if nul >= 0:
+        return ParseFailure("nul_byte", f"line contains a NUL byte at offset {nul}")
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as ude:
+        return ParseFailure("invalid_utf8", f"bytes are not UTF-8 at offset {ude.start}: {ude.reason}")
+    return ParseFailure("invalid_json", f"not valid JSON: {exc}")
+
+
+class JsonLines(Format):
+    name = "jsonl"
+
+    def parse_line(self, line: bytes) -> Outcome:
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            return _why(line, exc)
+        if type(value) is dict:
+            return value
+        kind = "null" if value is None else type(value).__name__
+        kind = {"list": "array", "str": "string", "int": "number", "float": "number", "bool": "boolean"}.get(kind, kind)
+        return ParseFailure("not_an_object", f"a JSON {kind}, not an object")

@@ -1,0 +1,238 @@
+"""One object through the stages: read → parse → validate → transform → sinks → commit.
+
+Accounting is the invariant this module owns: lines = processed + errors + blank, for every object.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from loglake.catalog.local import LocalCatalog
+from loglake.config import Settings
+from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
+from loglake.formats import Format, Overlong, ParseFailure, get_format, iter_lines, open_decompressed
+from loglake.rules import RuleSet, _get
+from loglake.sinks import STAGING, ZoneWriter
+from loglake.sinks.arrow import TIMESTAMP
+from loglake.sinks.commit import clear_staging, commit, recover, source_id, write_manifest
+from loglake.sources import ObjectRef
+from loglake.storage import Storage
+from loglake.transform import Flattener, partition_of
+
+ERROR_COLUMNS: dict[str, pa.DataType] = {
+    "source_uri": pa.string(),
+    "source_line": pa.int64(),
+    "error_code": pa.string(),
+    "error_codes": pa.list_(pa.string()),
+    "error_message": pa.string(),
+    "raw_line": pa.string(),
+    "raw_line_b64": pa.string(),
+    "raw_length": pa.int64(),
+    "processed_timestamp": TIMESTAMP,
+}
+_STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class Summary:
+    """What happened to one object; printed, returned as JSON and kept in its manifest."""
+
+    source_uri: str
+    status: str = "ok"
+    """ok: everything committed; failed: the object (or part of it) could not be read."""
+    lines: int = 0
+    processed: int = 0
+    errors: int = 0
+    blank: int = 0
+    errors_by_reason: dict[str, int] = field(default_factory=dict)
+    bytes: int = 0
+    seconds: float = 0.0
+    compression: str = "none"
+    format: str = "jsonl"
+    error: str | None = None
+    outputs: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _stem(name: str) -> str:
+    base = name
+    for ext in (".gz", ".bz2", ".zst", ".log", ".jsonl", ".ndjson", ".json", ".txt"):
+        if base.endswith(ext) and len(base) > len(ext):
+            base = base[: -len(ext)]
+    return (_STEM_UNSAFE.sub("_", base).strip("._") or "object")[:40]
+
+
+def _raw_columns(raw: bytes | Overlong) -> tuple[str, str | None, int]:
+    """The raw line kept exactly: text when it is UTF-8, base64 of the bytes otherwise."""
+    if type(raw) is Overlong:
+        head = raw.head.decode("utf-8", "backslashreplace")
+        return head, base64.b64encode(raw.head).decode(), raw.length
+    data: bytes = raw  # type: ignore[assignment]
+    try:
+        return data.decode("utf-8"), None, len(data)
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "backslashreplace"), base64.b64encode(data).decode(), len(data)
+
+
+class Pipeline:
+    """Processes objects into a lake. Storage-agnostic: the lake and the sources are `Storage`s."""
+
+    def __init__(self, settings: Settings, lake: Storage, catalog: LocalCatalog | None = None) -> None:
+        self.settings = settings
+        self.lake = lake
+        self.catalog = catalog
+        self.rules = RuleSet(settings.rules)
+        self.format: Format = get_format("jsonl")
+
+    def process(self, ref: ObjectRef) -> Summary:
+        """Never raises for bad input: the summary says what failed, the manifest records it."""
+        started = time.perf_counter()
+        uri = ref.uri
+        sid = source_id(uri)
+        summary = Summary(source_uri=uri, format=self.format.name)
+        try:
+            previous = recover(self.lake, sid)
+        except LogLakeError as exc:
+            previous = None
+            summary.error = f"earlier interrupted commit could not be recovered: {exc}"
+        clear_staging(self.lake, sid)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        attempt = f"{int(time.time() * 1000):x}"
+        name = f"{_stem(ref.name)}-{sid}"
+        staging = f"{STAGING}/{sid}/{attempt}"
+        proc = self.settings.processing
+        valid = ZoneWriter(self.lake, "processed", name, staging, proc.processed_format, proc.batch_rows)
+        invalid = ZoneWriter(self.lake, "errors", name, staging, proc.errors_format, proc.batch_rows, ERROR_COLUMNS)
+        fingerprint: dict[str, Any] = {}
+        try:
+            info = ref.storage.stat(ref.key)
+            fingerprint = {"size": info.size, "mtime_ns": info.mtime_ns}
+            with ref.storage.open_read(ref.key) as raw:
+                stream, summary.compression = open_decompressed(raw, uri)
+                try:
+                    self._run(stream, uri, now, summary, valid, invalid)
+                except ObjectError as exc:
+                    summary.status, summary.error = "failed", exc.cause
+            summary.bytes = fingerprint.get("size", 0)
+        except (ObjectError, ObjectNotFound) as exc:
+            summary.status = "failed"
+            summary.error = exc.cause if isinstance(exc, ObjectError) else str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the other objects of the run
+            valid.abort()
+            invalid.abort()
+            summary.status = "failed"
+            summary.error = f"internal error: {exc!r}; please report it with this trace: " + "".join(
+                traceback.format_exception(exc)[-3:]
+            ).strip()
+            summary.seconds = round(time.perf_counter() - started, 6)
+            self._record_failure(sid, uri, summary, fingerprint, previous)
+            return summary
+
+        if summary.status == "failed" and summary.lines == 0:
+            valid.abort()
+            invalid.abort()
+            clear_staging(self.lake, sid)
+            summary.seconds = round(time.perf_counter() - started, 6)
+            self._record_failure(sid, uri, summary, fingerprint, previous)
+            return summary
+
+        outputs = valid.finish() + invalid.finish()
+        summary.outputs = len(outputs)
+        summary.errors_by_reason = dict(sorted(summary.errors_by_reason.items()))
+        summary.seconds = round(time.perf_counter() - started, 6)
+        manifest = {
+            "source_id": sid,
+            "source_uri": uri,
+            "fingerprint": fingerprint,
+            "attempt": attempt,
+            "processed_at": now.isoformat() + "Z",
+            "summary": summary.to_json(),
+            "outputs": [o.to_json() for o in outputs],
+        }
+        removed = commit(self.lake, manifest, [(o.staged, o.key) for o in outputs], previous)
+        if self.catalog is not None:
+            self.catalog.apply(manifest["outputs"], removed)
+        return summary
+
+    def _record_failure(
+        self, sid: str, uri: str, summary: Summary, fingerprint: dict[str, Any], previous: dict[str, Any] | None
+    ) -> None:
+        """A whole-object failure is kept in the manifest, next to any earlier good output."""
+        manifest = dict(previous or {"source_id": sid, "source_uri": uri, "outputs": []})
+        manifest.update(
+            state=manifest.get("state", "failed") if previous else "failed",
+            failure={"error": summary.error, "at": datetime.now(UTC).isoformat(), "fingerprint": fingerprint},
+            summary=summary.to_json(),
+        )
+        write_manifest(self.lake, manifest)
+
+    def _run(self, stream: Any, uri: str, now: datetime, summary: Summary, valid: ZoneWriter, invalid: ZoneWriter) -> None:
+        """The hot loop: per line, as little Python as possible."""
+        validate, flatten = self.rules.validate, Flattener(
+            self.settings.processing.flatten_separator, self.settings.processing.flatten_max_depth
+        ).flatten
+        ts_field = self.rules.timestamp_field
+        nested_ts = "." in ts_field
+        reasons: Counter[str] = Counter()
+        today = now.date().isoformat()
+        add_valid, add_invalid = valid.add, invalid.add
+        lines = processed = errors = blank = 0
+        try:
+            for lineno, raw, outcome in self.format.records(
+                iter_lines(stream, uri, self.settings.processing.max_line_bytes)
+            ):
+                lines = lineno
+                if outcome is None:
+                    blank += 1
+                    continue
+                if type(outcome) is ParseFailure:
+                    failures = [outcome]
+                    record: dict[str, Any] | None = None
+                else:
+                    record = outcome  # type: ignore[assignment]
+                    failures = validate(record, now)  # type: ignore[arg-type,assignment]
+                if not failures:
+                    assert record is not None
+                    event_time = _get(record, ts_field) if nested_ts else record.get(ts_field)
+                    row = flatten(record)
+                    row["processed_timestamp"] = now
+                    row["source_uri"] = uri
+                    row["source_line"] = lineno
+                    add_valid(partition_of(event_time, now), row)
+                    processed += 1
+                    continue
+                errors += 1
+                codes = [f.code for f in failures]
+                reasons.update(codes)
+                text, b64, length = _raw_columns(raw)
+                event_time = None
+                if record is not None:
+                    event_time = _get(record, ts_field) if nested_ts else record.get(ts_field)
+                add_invalid(
+                    partition_of(event_time, now) if type(event_time) is datetime else today,
+                    {
+                        "source_uri": uri,
+                        "source_line": lineno,
+                        "error_code": codes[0],
+                        "error_codes": codes,
+                        "error_message": "; ".join(f.message for f in failures),
+                        "raw_line": text,
+                        "raw_line_b64": b64,
+                        "raw_length": length,
+                        "processed_timestamp": now,
+                    },
+                )
+        finally:
+            summary.lines, summary.processed, summary.errors, summary.blank = lines, processed, errors, blank
+            summary.errors_by_reason = dict(reasons)

@@ -1,0 +1,122 @@
+"""Sinks: route rows into per-partition files of one zone, staged until the object commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+
+from loglake.catalog.types import merge_columns
+from loglake.sinks.arrow import athena_type, rows_to_table
+from loglake.sinks.writers import WRITERS, FileWriter
+from loglake.storage import Storage
+
+STAGING = "_staging"
+
+
+@dataclass
+class OutputFile:
+    """One data file of one object: where it is staged, where it lands, what it holds."""
+
+    key: str
+    staged: str
+    zone: str
+    dt: str
+    rows: int = 0
+    columns: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "zone": self.zone, "dt": self.dt, "rows": self.rows, "columns": self.columns}
+
+
+@dataclass
+class _Open:
+    out: OutputFile
+    ctx: AbstractContextManager[BinaryIO]
+    writer: FileWriter
+
+
+class ZoneWriter:
+    """Buffers rows per `dt` and writes them as row groups; a schema change starts a new part file."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        zone: str,
+        name: str,
+        staging: str,
+        fmt: str,
+        batch_rows: int,
+        fixed: dict[str, pa.DataType] | None = None,
+    ) -> None:
+        self.storage, self.zone, self.name, self.staging = storage, zone, name, staging
+        self.writer_cls = WRITERS[fmt]
+        self.batch_rows = batch_rows
+        self.fixed = fixed
+        self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.open: dict[str, _Open] = {}
+        self.parts: dict[str, int] = {}
+        self.outputs: list[OutputFile] = []
+
+    def add(self, dt: str, row: dict[str, Any]) -> None:
+        buf = self.buffers.get(dt)
+        if buf is None:
+            buf = self.buffers[dt] = []
+        buf.append(row)
+        if len(buf) >= self.batch_rows:
+            self._flush(dt)
+
+    def adder(self, dt: str) -> Callable[[dict[str, Any]], None]:
+        return lambda row: self.add(dt, row)
+
+    def _flush(self, dt: str) -> None:
+        rows = self.buffers.pop(dt, None)
+        if not rows:
+            return
+        table = rows_to_table(rows, self.fixed)
+        current = self.open.get(dt)
+        if current is not None and not current.writer.accepts(table.schema):
+            self._close(dt)
+            current = None
+        if current is None:
+            current = self._start(dt, table.schema)
+        current.writer.write(table)
+        current.out.rows += len(table)
+        current.out.columns = merge_columns(current.out.columns, [(f.name, athena_type(f.type)) for f in table.schema])
+
+    def _start(self, dt: str, schema: pa.Schema) -> _Open:
+        part = self.parts.get(dt, 0)
+        self.parts[dt] = part + 1
+        key = f"{self.zone}/dt={dt}/{self.name}-{part:04d}.{self.writer_cls.extension}"
+        out = OutputFile(key=key, staged=f"{self.staging}/{key}", zone=self.zone, dt=dt)
+        ctx = self.storage.open_write(out.staged)
+        fh = ctx.__enter__()
+        opened = _Open(out, ctx, self.writer_cls(fh, schema))
+        self.open[dt] = opened
+        return opened
+
+    def _close(self, dt: str) -> None:
+        opened = self.open.pop(dt)
+        opened.writer.close()
+        opened.ctx.__exit__(None, None, None)
+        self.outputs.append(opened.out)
+
+    def finish(self) -> list[OutputFile]:
+        """Flush and close everything; the files exist only in staging until committed."""
+        for dt in list(self.buffers):
+            self._flush(dt)
+        for dt in list(self.open):
+            self._close(dt)
+        return self.outputs
+
+    def abort(self) -> None:
+        for opened in self.open.values():
+            try:
+                opened.ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            except Exception:  # noqa: BLE001 - best effort cleanup of a staged file
+                pass
+        self.open.clear()
+        self.buffers.clear()

@@ -1,0 +1,76 @@
+"""Rows (dicts) → Arrow tables, with per-column type inference that never fails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+_NONE = type(None)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+TIMESTAMP = pa.timestamp("us")
+
+ARROW_TO_ATHENA = {
+    pa.string(): "string",
+    pa.large_string(): "string",
+    pa.int64(): "bigint",
+    pa.int32(): "int",
+    pa.float64(): "double",
+    pa.bool_(): "boolean",
+    pa.timestamp("us"): "timestamp",
+    pa.timestamp("ms"): "timestamp",
+    pa.timestamp("ns"): "timestamp",
+    pa.list_(pa.string()): "array<string>",
+    pa.null(): "string",
+}
+
+
+def athena_type(arrow_type: pa.DataType) -> str:
+    """The Hive/Athena type a column is declared with; unknown types read as string."""
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamp"
+    return ARROW_TO_ATHENA.get(arrow_type, "string")
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    return orjson.dumps(value, option=orjson.OPT_NAIVE_UTC).decode()
+
+
+def column(values: list[Any], forced: pa.DataType | None = None) -> pa.Array:
+    """One Arrow array; mixed types widen to double (int+float) or to text (anything else)."""
+    if forced is not None:
+        return pa.array(values, type=forced)
+    kinds = {type(v) for v in values}
+    kinds.discard(_NONE)
+    if not kinds or kinds == {str}:
+        return pa.array(values, type=pa.string())
+    if kinds == {int}:
+        try:
+            return pa.array(values, type=pa.int64())
+        except (OverflowError, pa.ArrowInvalid):
+            return pa.array([_as_text(v) for v in values], type=pa.string())
+    if kinds <= {int, float}:
+        return pa.array(values, type=pa.float64())
+    if kinds == {bool}:
+        return pa.array(values, type=pa.bool_())
+    if kinds == {datetime}:
+        return pa.array(values, type=TIMESTAMP)
+    return pa.array([_as_text(v) for v in values], type=pa.string())
+
+
+def rows_to_table(rows: list[dict[str, Any]], fixed: dict[str, pa.DataType] | None = None) -> pa.Table:
+    """Columns are the union of keys in first-seen order; a missing key is null."""
+    names: dict[str, None] = {}
+    seen: set[tuple[str, ...]] = set()
+    for row in rows:
+        shape = tuple(row)
+        if shape not in seen:
+            seen.add(shape)
+            names.update(dict.fromkeys(shape))
+    fixed = fixed or {}
+    arrays = [column([r.get(n) for r in rows], fixed.get(n)) for n in names]
+    return pa.Table.from_arrays(arrays, names=list(names))

@@ -1,0 +1,47 @@
+"""Where objects come from: files and folders now; S3 events, SQS and CloudWatch Logs at the edges."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from loglake.storage import LocalStorage, Storage
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """An object to process: a key in some storage (the lake's raw zone or anywhere else)."""
+
+    storage: Storage
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return self.storage.uri(self.key)
+
+    @property
+    def name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+
+def is_hidden(key: str) -> bool:
+    """Temp files, dotfiles and `_`-prefixed names are never inputs (Hive/Athena convention)."""
+    return any(part.startswith((".", "_")) for part in key.split("/") if part)
+
+
+def matches(name: str, suffixes: Sequence[str]) -> bool:
+    return name.endswith(tuple(suffixes))
+
+
+def refs_for_paths(paths: Sequence[str], suffixes: Sequence[str]) -> Iterator[ObjectRef]:
+    """A named file is always taken; a folder contributes its files that match `suffixes`."""
+    for path in paths:
+        if os.path.isdir(path):
+            storage = LocalStorage(path)
+            for info in storage.list():
+                if not is_hidden(info.key) and matches(info.key, suffixes):
+                    yield ObjectRef(storage, info.key)
+        else:
+            folder, name = os.path.split(os.path.abspath(path))
+            yield ObjectRef(LocalStorage(folder), name)
