@@ -38,12 +38,15 @@ def open_decompressed(raw: BinaryIO, uri: str) -> tuple[BinaryIO, str]:
 
 
 def looks_binary(sample: bytes) -> bool:
-    """True for data that is clearly not text: many NULs or control bytes near the start."""
-    if not sample:
+    """True for data that is clearly not text: NULs or control bytes well beyond a stray one.
+
+    Short samples are never judged: a tiny object with a NUL is a bad line, not a binary file.
+    """
+    if len(sample) < 256:
         return False
     nul = sample.count(0)
     control = sum(1 for b in sample if b < 0x20 and b not in TEXT_CONTROL_OK)
-    return nul / len(sample) > 0.1 or control / len(sample) > 0.3
+    return nul / len(sample) > 0.01 or control / len(sample) > 0.05
 
 
 def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tuple[int, bytes | Overlong]]:
@@ -52,9 +55,11 @@ def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tupl
     carry = b""
     carry_len = 0  # true length of the current partial line when it is overlong
     first = True
+    # read1 hands over what was decompressed before a damaged tail, instead of dropping it.
+    read = getattr(stream, "read1", stream.read)
     while True:
         try:
-            chunk = stream.read(CHUNK)
+            chunk = read(CHUNK)
         except (EOFError, OSError, zlib.error) as exc:
             raise ObjectError(uri, f"compressed stream is damaged after line {lineno}: {exc}") from exc
         if not chunk:

@@ -25,29 +25,32 @@ def safe_name(key: str) -> str:
     return name
 
 
-def resolve_names(keys: tuple[str, ...]) -> tuple[str, ...]:
-    """Safe, unique column names for one record's keys, independent of key order.
+def resolve_names(paths: tuple[tuple[str, ...], ...], separator: str = "_") -> tuple[str, ...]:
+    """Safe, unique column names for one record's flattened key paths, independent of key order.
 
-    A key already equal to its safe name keeps it; other keys that fold to the same name get
-    `_2`, `_3`, … in code-point order of the original keys. Lineage and partition names are taken.
+    A path whose joined name is already safe keeps it (a literal key before a nested path);
+    others that fold to the same name get `_2`, `_3`, … in code-point order of their paths.
+    Lineage and partition names are taken.
     """
-    wanted = [safe_name(k) for k in keys]
+    joined = [separator.join(p) for p in paths]
+    wanted = [safe_name(j) for j in joined]
     taken = set(RESERVED)
-    result: dict[str, str] = {}
-    for key, name in zip(keys, wanted, strict=True):
-        if key == name and name not in taken:
-            result[key] = name
-            taken.add(name)
-    for key, name in sorted(zip(keys, wanted, strict=True)):
-        if key in result:
+    result: list[str] = [""] * len(paths)
+    for i in sorted(range(len(paths)), key=lambda i: (len(paths[i]), paths[i])):
+        if joined[i] == wanted[i] and wanted[i] not in taken:
+            result[i] = wanted[i]
+            taken.add(wanted[i])
+    for i in sorted(range(len(paths)), key=lambda i: (joined[i], paths[i])):
+        if result[i]:
             continue
+        name = wanted[i]
         candidate, n = name, 1
         while candidate in taken:
             n += 1
             candidate = f"{name}_{n}"
-        result[key] = candidate
+        result[i] = candidate
         taken.add(candidate)
-    return tuple(result[k] for k in keys)
+    return tuple(result)
 
 
 class Flattener:
@@ -56,33 +59,32 @@ class Flattener:
     def __init__(self, separator: str = "_", max_depth: int = 8) -> None:
         self.separator = separator
         self.max_depth = max_depth
-        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._names: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
 
-    def _walk(self, obj: dict[str, Any], prefix: str, depth: int, out: dict[str, Any]) -> None:
-        sep = self.separator
+    def _walk(self, obj: dict[str, Any], prefix: tuple[str, ...], depth: int, paths: list[Any], values: list[Any]) -> None:
         for key, value in obj.items():
-            name = prefix + sep + key if prefix else key
             kind = type(value)
             if kind is dict:
                 if value and depth < self.max_depth:
-                    self._walk(value, name, depth + 1, out)
-                else:
-                    out[name] = orjson.dumps(value).decode()
+                    self._walk(value, (*prefix, key), depth + 1, paths, values)
+                    continue
+                value = orjson.dumps(value).decode()
             elif kind is list:
-                out[name] = orjson.dumps(value, option=orjson.OPT_NAIVE_UTC).decode()
-            else:
-                out[name] = value
+                value = orjson.dumps(value, option=orjson.OPT_NAIVE_UTC).decode()
+            paths.append((*prefix, key))
+            values.append(value)
 
     def flatten(self, record: dict[str, Any]) -> dict[str, Any]:
-        flat: dict[str, Any] = {}
-        self._walk(record, "", 1, flat)
-        keys = tuple(flat)
-        names = self._names.get(keys)
+        paths: list[tuple[str, ...]] = []
+        values: list[Any] = []
+        self._walk(record, (), 1, paths, values)
+        shape = tuple(paths)
+        names = self._names.get(shape)
         if names is None:
-            names = resolve_names(keys)
+            names = resolve_names(shape, self.separator)
             if len(self._names) < 4096:
-                self._names[keys] = names
-        return dict(zip(names, flat.values(), strict=True))
+                self._names[shape] = names
+        return dict(zip(names, values, strict=True))
 
 
 def partition_of(event_time: Any, processed: datetime) -> str:
