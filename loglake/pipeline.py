@@ -14,31 +14,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
 from loglake.catalog.local import LocalCatalog
 from loglake.config import Settings
 from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
+from loglake.records import ERROR_SCHEMA
 from loglake.formats import Format, Overlong, ParseFailure, get_format, iter_lines, open_decompressed
 from loglake.rules import RuleSet, _get
 from loglake.sinks import STAGING, ZoneWriter
-from loglake.sinks.arrow import TIMESTAMP
 from loglake.sinks.commit import clear_staging, commit, recover, source_id, write_manifest
 from loglake.sources import ObjectRef
 from loglake.storage import Storage
 from loglake.transform import Flattener, partition_of
 
-ERROR_COLUMNS: dict[str, pa.DataType] = {
-    "source_uri": pa.string(),
-    "source_line": pa.int64(),
-    "error_code": pa.string(),
-    "error_codes": pa.list_(pa.string()),
-    "error_message": pa.string(),
-    "raw_line": pa.string(),
-    "raw_line_b64": pa.string(),
-    "raw_length": pa.int64(),
-    "processed_timestamp": TIMESTAMP,
-}
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -113,7 +100,7 @@ class Pipeline:
         staging = f"{STAGING}/{sid}/{attempt}"
         proc = self.settings.processing
         valid = ZoneWriter(self.lake, "processed", name, staging, proc.processed_format, proc.batch_rows)
-        invalid = ZoneWriter(self.lake, "errors", name, staging, proc.errors_format, proc.batch_rows, ERROR_COLUMNS)
+        invalid = ZoneWriter(self.lake, "errors", name, staging, proc.errors_format, proc.batch_rows, ERROR_SCHEMA)
         fingerprint: dict[str, Any] = {}
         try:
             info = ref.storage.stat(ref.key)

@@ -18,10 +18,12 @@ import orjson
 from loglake.catalog.types import merge_columns
 from loglake.config import CatalogConfig
 from loglake.errors import ObjectNotFound
+from loglake.records import ERROR_COLUMNS, PROCESSED_BASE_COLUMNS
 from loglake.storage import LocalStorage, Storage
 
 CATALOG_KEY = "catalog/catalog.json"
 ZONES = ("processed", "errors")
+BASE_COLUMNS = {"processed": PROCESSED_BASE_COLUMNS, "errors": ERROR_COLUMNS}
 
 
 def _now() -> str:
@@ -73,7 +75,10 @@ class LocalCatalog:
         doc["database"] = self.config.database
         for table in doc["tables"].values():
             files = table.setdefault("files", {})
-            table["columns"] = merge_columns(*(f["columns"] for f in files.values()))
+            from_files = merge_columns(*(f["columns"] for f in files.values()))
+            table["file_columns"] = [name for name, _ in from_files]
+            present = set(table["file_columns"])
+            table["columns"] = from_files + [c for c in BASE_COLUMNS[table["zone"]] if c[0] not in present]
             table["partitions"] = sorted({f["dt"] for f in files.values()})
             table["formats"] = sorted({k.rsplit(".", 1)[-1] for k in files})
             table["rows"] = sum(f["rows"] for f in files.values())

@@ -37,7 +37,8 @@ def view_sql(storage: Storage, table: dict[str, Any]) -> str:
     by_ext: dict[str, list[str]] = {}
     for key in sorted(table["files"]):
         by_ext.setdefault(key.rsplit(".", 1)[-1], []).append(storage.uri(key))
-    select = ", ".join(f"CAST({_q(c)} AS {t}) AS {_q(c)}" for c, t in columns)
+    in_files = set(table.get("file_columns", ()))
+    select = ", ".join(f"CAST({_q(c) if c in in_files else 'NULL'} AS {t}) AS {_q(c)}" for c, t in columns)
     if not by_ext:
         nulls = ", ".join(f"CAST(NULL AS {t}) AS {_q(c)}" for c, t in columns)
         return f"SELECT {nulls + ', ' if nulls else ''}CAST(NULL AS VARCHAR) AS dt WHERE false"

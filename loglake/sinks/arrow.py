@@ -10,7 +10,7 @@ import pyarrow as pa
 
 _NONE = type(None)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-TIMESTAMP = pa.timestamp("us")
+from loglake.records import TIMESTAMP  # noqa: E402
 
 ARROW_TO_ATHENA = {
     pa.string(): "string",

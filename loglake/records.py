@@ -1,0 +1,41 @@
+"""Shapes shared by all stages: lineage columns and the errors table's fixed schema."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us")
+"""Event and processing times: naive UTC, microseconds (Athena's TIMESTAMP)."""
+
+LINEAGE_COLUMNS: list[tuple[str, str]] = [
+    ("processed_timestamp", "timestamp"),
+    ("source_uri", "string"),
+    ("source_line", "bigint"),
+]
+
+ERROR_SCHEMA: dict[str, pa.DataType] = {
+    "source_uri": pa.string(),
+    "source_line": pa.int64(),
+    "error_code": pa.string(),
+    "error_codes": pa.list_(pa.string()),
+    "error_message": pa.string(),
+    "raw_line": pa.string(),
+    "raw_line_b64": pa.string(),
+    "raw_length": pa.int64(),
+    "processed_timestamp": TIMESTAMP,
+}
+
+ERROR_COLUMNS: list[tuple[str, str]] = [
+    ("source_uri", "string"),
+    ("source_line", "bigint"),
+    ("error_code", "string"),
+    ("error_codes", "array<string>"),
+    ("error_message", "string"),
+    ("raw_line", "string"),
+    ("raw_line_b64", "string"),
+    ("raw_length", "bigint"),
+    ("processed_timestamp", "timestamp"),
+]
+
+PROCESSED_BASE_COLUMNS: list[tuple[str, str]] = [("level", "string"), ("message", "string"), *LINEAGE_COLUMNS]
+"""Columns every processed table has even before data arrives (the tutorial's queries need them)."""

@@ -1,0 +1,236 @@
+"""The pipeline against real files and Parquet on disk: bad input, accounting, idempotency, commits."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loglake.config import ProcessingConfig, Settings
+from loglake.lake import Lake
+from loglake.sources import ObjectRef
+from loglake.storage import LocalStorage
+from tests.conftest import jl, query, rec, visible_files
+
+
+def rows(lake: Lake, table: str = "processed_logs", order: str = "source_line") -> list[dict]:
+    return query(lake, f"SELECT * FROM {table} ORDER BY {order}")
+
+
+def test_valid_records_are_enriched_and_partitioned(process_bytes, lake, lake_dir) -> None:
+    summary = process_bytes(jl(rec(http={"status": 200, "path": "/a"}, tags=["x"]), rec(timestamp="2025-07-22T01:00:00+03:00")))
+    assert (summary.lines, summary.processed, summary.errors, summary.status) == (2, 2, 0, "ok")
+    got = rows(lake)
+    assert [r["dt"] for r in got] == ["2025-07-21", "2025-07-21"]  # +03:00 → 2025-07-21T22:00Z
+    first = got[0]
+    assert first["http_status"] == 200 and first["http_path"] == "/a" and first["tags"] == '["x"]'
+    assert first["source_line"] == 1 and first["source_uri"].endswith("app.log")
+    assert first["processed_timestamp"] is not None
+    files = visible_files(lake_dir, "processed")
+    assert files and all(pq.ParquetFile(f).metadata.row_group(0).column(0).compression == "ZSTD" for f in files)
+
+
+def test_record_without_timestamp_lands_in_processing_date(process_bytes, lake) -> None:
+    process_bytes(jl({"level": "info", "message": "no time"}))
+    (row,) = rows(lake)
+    assert row["dt"] == row["processed_timestamp"].date().isoformat()
+    assert row["level"] == "INFO"
+
+
+BAD_INPUTS = [
+    (b'{"level": "INFO", "message": "x"', "invalid_json"),
+    (b'["an", "array"]', "not_an_object"),
+    (b"42", "not_an_object"),
+    (b'{"level": "INFO", "message": "caf\xe9"}', "invalid_utf8"),
+    (b'{"level": "INFO", "message": "a\x00b"}', "nul_byte"),
+    (b'{"message": "x"}', "missing_field:level"),
+    (b'{"level": "INFO", "message": ""}', "empty_field:message"),
+    (b'{"level": "SHOUT", "message": "x"}', "not_allowed:level"),
+    (b'{"level": "INFO", "message": "x", "timestamp": "tuesday"}', "bad_timestamp"),
+]
+
+
+@pytest.mark.parametrize(("line", "code"), BAD_INPUTS, ids=[c for _, c in BAD_INPUTS])
+def test_each_bad_input_goes_to_errors_with_reason_and_exact_raw_line(process_bytes, lake, line, code) -> None:
+    summary = process_bytes(jl(rec(), line, rec(message="after")))
+    assert (summary.lines, summary.processed, summary.errors) == (3, 2, 1)
+    assert summary.errors_by_reason == {code: 1}
+    (err,) = rows(lake, "errors_logs")
+    assert err["error_code"] == code and err["error_codes"] == [code]
+    assert err["source_line"] == 2 and err["error_message"]
+    exact = base64.b64decode(err["raw_line_b64"]) if err["raw_line_b64"] else err["raw_line"].encode()
+    assert exact == line
+    assert err["raw_length"] == len(line)
+
+
+def test_multi_megabyte_line_is_processed_and_too_long_line_is_an_error(tmp_path, process_bytes, lake_dir) -> None:
+    big = "x" * (3 * 1024 * 1024)
+    lake = Lake.open(Settings(lake=str(lake_dir), processing=ProcessingConfig(max_line_bytes=5 * 1024 * 1024)))
+    summary = process_bytes(jl(rec(message=big), rec(message="y" * (6 * 1024 * 1024)), rec()), target=lake)
+    assert (summary.processed, summary.errors) == (2, 1)
+    assert summary.errors_by_reason == {"line_too_long": 1}
+    got = query(lake, "SELECT length(message) AS n FROM processed_logs ORDER BY source_line")
+    assert [r["n"] for r in got] == [len(big), 5]
+    (err,) = query(lake, "SELECT raw_length, length(raw_line) AS kept, source_line FROM errors_logs")
+    assert err["raw_length"] > 6 * 1024 * 1024 and err["kept"] == 1024 and err["source_line"] == 2
+
+
+def test_empty_object_is_ok_with_nothing_written(process_bytes, lake_dir) -> None:
+    summary = process_bytes(b"")
+    assert (summary.status, summary.lines, summary.outputs) == ("ok", 0, 0)
+    assert visible_files(lake_dir, "processed") == []
+
+
+def test_bom_crlf_and_blank_lines(process_bytes, lake) -> None:
+    data = b"\xef\xbb\xbf" + jl(rec()).replace(b"\n", b"\r\n") + b"\r\n   \r\n" + jl(rec(message="two")).replace(b"\n", b"\r\n")
+    summary = process_bytes(data)
+    assert (summary.lines, summary.processed, summary.blank, summary.errors) == (4, 2, 2, 0)
+    assert [r["message"] for r in rows(lake)] == ["hello", "two"]
+
+
+def test_case_colliding_keys_become_distinct_columns(process_bytes, lake) -> None:
+    process_bytes(jl(rec(Service="A", service="b", SERVICE="c")))
+    (row,) = rows(lake)
+    assert (row["service"], row["service_2"], row["service_3"]) == ("b", "c", "A")
+
+
+def test_odd_keys_are_safe_columns(process_bytes, lake) -> None:
+    process_bytes(jl(rec(**{"user name": "a", "naïve": 1, "a+b%c": 2, "1st": 3})))
+    (row,) = rows(lake)
+    assert (row["user_name"], row["na_ve"], row["a_b_c"], row["col_1st"]) == ("a", 1, 2, 3)
+
+
+def test_gzip_object(process_bytes, lake) -> None:
+    summary = process_bytes(gzip.compress(jl(rec(), rec())), name="app.log.gz")
+    assert (summary.compression, summary.processed) == ("gzip", 2)
+
+
+def test_truncated_gzip_keeps_lines_before_damage_and_fails_the_object(process_bytes, lake) -> None:
+    data = gzip.compress(jl(*[rec(n=i) for i in range(50_000)]))
+    summary = process_bytes(data[: len(data) // 2], name="cut.log.gz")
+    assert summary.status == "failed" and "damaged" in (summary.error or "")
+    assert 0 < summary.processed < 50_000
+    assert query(lake, "SELECT count(*) AS n FROM processed_logs")[0]["n"] == summary.processed
+
+
+def test_reprocessing_replaces_instead_of_duplicating(process_bytes, lake, lake_dir) -> None:
+    process_bytes(jl(rec(), rec(timestamp="2025-07-25T00:00:00Z"), b"bad"))
+    first = visible_files(lake_dir, "processed") + visible_files(lake_dir, "errors")
+    process_bytes(jl(rec(), rec(timestamp="2025-07-25T00:00:00Z"), b"bad"))
+    assert visible_files(lake_dir, "processed") + visible_files(lake_dir, "errors") == first
+    assert query(lake, "SELECT count(*) AS n FROM processed_logs")[0]["n"] == 2
+    # a changed source replaces its old output, including partitions it no longer touches
+    process_bytes(jl(rec()))
+    assert query(lake, "SELECT count(*) AS n, min(dt) AS lo, max(dt) AS hi FROM processed_logs") == [
+        {"n": 1, "lo": "2025-07-21", "hi": "2025-07-21"}
+    ]
+    assert query(lake, "SELECT count(*) AS n FROM errors_logs")[0]["n"] == 0
+    assert not list((lake_dir / "processed").glob("dt=2025-07-25/*"))
+
+
+def test_types_widen_within_an_object_and_across_files(tmp_path, process_bytes, lake) -> None:
+    process_bytes(jl(rec(code=1, ratio=1), rec(code="E42", ratio=1.5)), name="a.log")
+    process_bytes(jl(rec(code=7, extra=True)), name="b.log")
+    table = lake.catalog.load()["tables"]["processed_logs"]
+    columns = dict(table["columns"])
+    assert columns["code"] == "string" and columns["ratio"] == "double" and columns["extra"] == "boolean"
+    got = query(lake, "SELECT code, ratio, extra FROM processed_logs ORDER BY source_uri, source_line")
+    assert got == [
+        {"code": "1", "ratio": 1.0, "extra": None},
+        {"code": "E42", "ratio": 1.5, "extra": None},
+        {"code": "7", "ratio": None, "extra": True},
+    ]
+
+
+def test_schema_change_within_an_object_starts_a_new_part_file(process_bytes, lake_dir) -> None:
+    lake = Lake.open(Settings(lake=str(lake_dir), processing=ProcessingConfig(batch_rows=2)))
+    summary = process_bytes(jl(rec(v=1), rec(v=2), rec(v="text"), rec(v="more")), target=lake)
+    assert summary.processed == 4
+    assert len(visible_files(lake_dir, "processed")) == 2
+    got = query(lake, "SELECT v FROM processed_logs ORDER BY source_line")
+    assert [r["v"] for r in got] == ["1", "2", "text", "more"]
+
+
+def test_jsonl_output_option(process_bytes, lake_dir) -> None:
+    settings = Settings(lake=str(lake_dir), processing=ProcessingConfig(processed_format="jsonl", errors_format="jsonl"))
+    lake = Lake.open(settings)
+    process_bytes(jl(rec(http={"status": 500}), b"oops"), target=lake)
+    (p,) = visible_files(lake_dir, "processed")
+    (e,) = visible_files(lake_dir, "errors")
+    assert p.suffix == e.suffix == ".jsonl"
+    line = orjson.loads(p.read_bytes().splitlines()[0])
+    assert line["http_status"] == 500 and line["level"] == "INFO"
+    assert query(lake, "SELECT http_status FROM processed_logs") == [{"http_status": 500}]
+    assert query(lake, "SELECT error_code FROM errors_logs") == [{"error_code": "invalid_json"}]
+
+
+def test_whole_object_failures_are_recorded_and_others_still_processed(tmp_path, lake) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.log").write_bytes(jl(rec()))
+    (src / "garbage.log").write_bytes(bytes(range(256)) * 64)
+    (src / "folder.log").mkdir()
+    storage = LocalStorage(str(src))
+    pipeline = lake.pipeline()
+    results = {name: pipeline.process(ObjectRef(storage, name)) for name in ("garbage.log", "folder.log", "gone.log", "good.log")}
+    assert results["good.log"].status == "ok" and results["good.log"].processed == 1
+    for name, cause in (("garbage.log", "binary"), ("folder.log", "directory"), ("gone.log", "no such object")):
+        assert results[name].status == "failed" and cause in (results[name].error or ""), results[name]
+        assert name in results[name].source_uri
+    from loglake.sinks.commit import iter_manifests
+
+    failed = {m["source_uri"].rsplit("/", 1)[-1]: m for m in iter_manifests(lake.storage) if "failure" in m}
+    assert set(failed) == {"garbage.log", "folder.log", "gone.log"}
+
+
+@st.composite
+def mixed_objects(draw) -> bytes:
+    good = st.builds(
+        lambda lv, msg, extra: orjson.dumps({"level": lv, "message": msg, **extra}),
+        st.sampled_from(["INFO", "warn", "Error", "debug", "LOUD", "", None]),
+        st.text(max_size=20),
+        st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.none()), max_size=3),
+    )
+    bad = st.one_of(
+        st.binary(max_size=40),
+        st.sampled_from([b"", b"   ", b"[1]", b"{", b'{"level": "INFO"}', b"\xff\xfe", b"null", b"\x00"]),
+    )
+    lines = draw(st.lists(st.one_of(good, bad), max_size=40))
+    sep = draw(st.sampled_from([b"\n", b"\r\n"]))
+    return sep.join(line.replace(b"\n", b" ") for line in lines) + draw(st.sampled_from([b"", sep]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=mixed_objects())
+def test_accounting_invariant(process_bytes, lake, data: bytes) -> None:
+    """Every line lands in exactly one of processed/errors, or is counted blank — and the tables agree."""
+    summary = process_bytes(data)
+    if summary.status == "failed":
+        assert "binary" in (summary.error or "")
+        return
+    assert summary.lines == summary.processed + summary.errors + summary.blank
+    assert summary.errors == sum(summary.errors_by_reason.values()) or summary.errors <= sum(summary.errors_by_reason.values())
+    lines_p = [r["source_line"] for r in query(lake, "SELECT source_line FROM processed_logs")]
+    lines_e = [r["source_line"] for r in query(lake, "SELECT source_line FROM errors_logs")]
+    assert len(lines_p) == summary.processed and len(lines_e) == summary.errors
+    assert not set(lines_p) & set(lines_e)
+    assert all(1 <= n <= summary.lines for n in lines_p + lines_e)
+
+
+def test_summary_is_kept_in_the_manifest(process_bytes, lake) -> None:
+    summary = process_bytes(jl(rec(), b"x"))
+    from loglake.sinks.commit import iter_manifests
+
+    (manifest,) = iter_manifests(lake.storage)
+    assert manifest["state"] == "committed"
+    assert manifest["summary"]["lines"] == 2 and manifest["summary"]["errors_by_reason"] == {"invalid_json": 1}
+    assert manifest["source_uri"] == summary.source_uri
+    assert {o["zone"] for o in manifest["outputs"]} == {"processed", "errors"}
+    for out in manifest["outputs"]:
+        assert Path(lake.storage.uri(out["key"])).is_file()
