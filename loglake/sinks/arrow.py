@@ -31,6 +31,8 @@ def athena_type(arrow_type: pa.DataType) -> str:
     """The Hive/Athena type a column is declared with; unknown types read as string."""
     if pa.types.is_timestamp(arrow_type):
         return "timestamp"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return f"array<{athena_type(arrow_type.value_type)}>"
     return ARROW_TO_ATHENA.get(arrow_type, "string")
 
 
