@@ -202,8 +202,12 @@ def ingest(ctx: click.Context, files: tuple[str, ...], prefix: str, as_json: boo
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--processed-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of processed/.")
-@click.option("--errors-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of errors/.")
+@click.option(
+    "--processed-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of processed/."
+)
+@click.option(
+    "--errors-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of errors/."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every object's summary.")
 @click.pass_context
 @friendly
@@ -379,7 +383,9 @@ def watch(ctx: click.Context, settle: float | None, as_json: bool) -> None:
     def skip(path: str, st: os.stat_result) -> bool:
         return lake.is_current(os.path.realpath(path), st.st_size, st.st_mtime_ns)
 
-    watcher = Watcher(raw_root, lake.settings.processing.suffixes, settle or lake.settings.watch.settle_seconds, handle, skip)
+    watcher = Watcher(
+        raw_root, lake.settings.processing.suffixes, settle or lake.settings.watch.settle_seconds, handle, skip
+    )
     signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
     if not as_json:
         err.print(f"watching {raw_root} for {', '.join(lake.settings.processing.suffixes)} (Ctrl-C to stop)")
@@ -427,7 +433,12 @@ def status(ctx: click.Context, failed: bool, as_json: bool) -> None:
         table = Table("source", "status", "lines", "processed", "errors", "problem")
         for r in rows:
             table.add_row(
-                str(r["source_uri"]), str(r["status"]), str(r["lines"]), str(r["processed"]), str(r["errors"]), r["error"] or ""
+                str(r["source_uri"]),
+                str(r["status"]),
+                str(r["lines"]),
+                str(r["processed"]),
+                str(r["errors"]),
+                r["error"] or "",
             )
         out.print(table)
     ctx.exit(SOME_FAILED if any(r["status"] != "ok" for r in rows) else OK)
@@ -468,7 +479,10 @@ def demo(ctx: click.Context, lines: int, seed: int) -> None:
     out.rule("3. process (validate, transform, write processed/ and errors/)")
     summaries = _run_objects(lake, [ObjectRef(lake.storage, k) for k in keys], as_json=False)
     totals = _totals(summaries)
-    out.print(f"total: {totals['lines']} lines → {totals['processed']} processed, {totals['errors']} errors, {totals['blank']} blank")
+    out.print(
+        f"total: {totals['lines']} lines → {totals['processed']} processed, "
+        f"{totals['errors']} errors, {totals['blank']} blank"
+    )
     out.rule("4. crawl (catalog tables and partitions)")
     doc = run_crawl(lake.storage, lake.catalog)
     for name, t in doc["tables"].items():
@@ -480,4 +494,6 @@ def demo(ctx: click.Context, lines: int, seed: int) -> None:
         _print_result(engine.run(sql), "table")
     out.rule("done")
     out.print(f"lake: {lake.uri}")
-    out.print("try:  .venv/bin/loglake query 'SELECT error_code, COUNT(*) AS n FROM errors_logs GROUP BY 1 ORDER BY n DESC'")
+    out.print(
+        "try:  .venv/bin/loglake query 'SELECT error_code, COUNT(*) AS n FROM errors_logs GROUP BY 1 ORDER BY n DESC'"
+    )

@@ -259,7 +259,7 @@ def with_overrides(settings: Settings, **processing: Any) -> Settings:
     return replace(settings, processing=replace(settings.processing, **given)) if given else settings
 
 
-EXAMPLE_TOML = '''\
+EXAMPLE_TOML = """\
 # loglake.toml — settings for this lake. Every key is optional; the values shown are the defaults.
 # Command-line flags and environment variables (LOGLAKE_LAKE) override what is here.
 
@@ -311,4 +311,4 @@ timestamp_field = "timestamp"
 [watch]
 # A new file is processed once its size has been stable this long.
 settle_seconds = 1.0
-'''
+"""

@@ -11,7 +11,16 @@ import orjson
 
 SERVICES = ("checkout", "payments", "search", "auth", "inventory")
 PATHS = ("/api/cart", "/api/pay", "/api/search", "/login", "/api/items/{id}", "/health")
-LEVELS = (("INFO", 70), ("info", 5), ("DEBUG", 10), ("WARN", 6), ("warning", 2), ("ERROR", 5), ("CRITICAL", 1), ("FATAL", 1))
+LEVELS = (
+    ("INFO", 70),
+    ("info", 5),
+    ("DEBUG", 10),
+    ("WARN", 6),
+    ("warning", 2),
+    ("ERROR", 5),
+    ("CRITICAL", 1),
+    ("FATAL", 1),
+)
 MESSAGES = {
     "INFO": ("request served", "user logged in", "cache refreshed", "order placed"),
     "DEBUG": ("cache lookup", "query plan chosen", "retrying connection"),
@@ -48,7 +57,10 @@ def _record(rng: random.Random, ts: datetime) -> dict[str, object]:
             "status": status,
             "duration_ms": round(rng.lognormvariate(3.5, 0.8), 2),
         },
-        "user": {"id": f"u-{rng.randrange(10_000):05d}", "geo": {"country": rng.choice(("DE", "US", "IN", "BR", "JP"))}},
+        "user": {
+            "id": f"u-{rng.randrange(10_000):05d}",
+            "geo": {"country": rng.choice(("DE", "US", "IN", "BR", "JP"))},
+        },
         "trace_id": f"{rng.getrandbits(64):016x}",
     }
     if rng.random() < 0.1:

@@ -17,8 +17,8 @@ from typing import Any
 from loglake.catalog.local import LocalCatalog
 from loglake.config import Settings
 from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
-from loglake.records import ERROR_SCHEMA
 from loglake.formats import Format, Overlong, ParseFailure, get_format, iter_lines, open_decompressed
+from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, _get
 from loglake.sinks import STAGING, ZoneWriter
 from loglake.sinks.commit import clear_staging, commit, recover, source_id, write_manifest
@@ -115,13 +115,14 @@ class Pipeline:
         except (ObjectError, ObjectNotFound) as exc:
             summary.status = "failed"
             summary.error = exc.cause if isinstance(exc, ObjectError) else str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must not stop the other objects of the run
+        except Exception as exc:
             valid.abort()
             invalid.abort()
             summary.status = "failed"
-            summary.error = f"internal error: {exc!r}; please report it with this trace: " + "".join(
-                traceback.format_exception(exc)[-3:]
-            ).strip()
+            summary.error = (
+                f"internal error: {exc!r}; please report it with this trace: "
+                + "".join(traceback.format_exception(exc)[-3:]).strip()
+            )
             summary.seconds = round(time.perf_counter() - started, 6)
             self._record_failure(sid, uri, summary, fingerprint, previous)
             return summary
@@ -138,7 +139,7 @@ class Pipeline:
         summary.outputs = len(outputs)
         summary.errors_by_reason = dict(sorted(summary.errors_by_reason.items()))
         summary.seconds = round(time.perf_counter() - started, 6)
-        manifest = {
+        manifest: dict[str, Any] = {
             "source_id": sid,
             "source_uri": uri,
             "fingerprint": fingerprint,
@@ -164,11 +165,14 @@ class Pipeline:
         )
         write_manifest(self.lake, manifest)
 
-    def _run(self, stream: Any, uri: str, now: datetime, summary: Summary, valid: ZoneWriter, invalid: ZoneWriter) -> None:
+    def _run(
+        self, stream: Any, uri: str, now: datetime, summary: Summary, valid: ZoneWriter, invalid: ZoneWriter
+    ) -> None:
         """The hot loop: per line, as little Python as possible."""
-        validate, flatten = self.rules.validate, Flattener(
-            self.settings.processing.flatten_separator, self.settings.processing.flatten_max_depth
-        ).flatten
+        validate, flatten = (
+            self.rules.validate,
+            Flattener(self.settings.processing.flatten_separator, self.settings.processing.flatten_max_depth).flatten,
+        )
         ts_field = self.rules.timestamp_field
         nested_ts = "." in ts_field
         reasons: Counter[str] = Counter()

@@ -20,8 +20,8 @@ def _jsonl_columns(storage: Storage, key: str) -> tuple[list[tuple[str, str]], i
     """Schema of a JSON Lines file, by the same inference the writers use."""
     import orjson
 
-    from loglake.sinks.arrow import rows_to_table
     from loglake.rules.timestamps import parse_timestamp
+    from loglake.sinks.arrow import rows_to_table
 
     rows = [orjson.loads(line) for line in storage.read_bytes(key).splitlines() if line.strip()]
     for row in rows:

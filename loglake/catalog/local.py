@@ -90,7 +90,8 @@ class LocalCatalog:
             "database": doc["database"],
             "updated": doc["updated"],
             "tables": {
-                name: {"zone": t["zone"], "location": t["location"], "files": t["files"]} for name, t in doc["tables"].items()
+                name: {"zone": t["zone"], "location": t["location"], "files": t["files"]}
+                for name, t in doc["tables"].items()
             },
         }
         self.storage.write_bytes(CATALOG_KEY, orjson.dumps(slim, option=orjson.OPT_INDENT_2))

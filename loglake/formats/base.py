@@ -30,7 +30,9 @@ class Format(abc.ABC):
     def parse_line(self, line: bytes) -> Outcome:
         """One physical line → a record or a failure."""
 
-    def records(self, lines: Iterator[tuple[int, bytes | Overlong]]) -> Iterator[tuple[int, bytes | Overlong, Outcome | None]]:
+    def records(
+        self, lines: Iterator[tuple[int, bytes | Overlong]]
+    ) -> Iterator[tuple[int, bytes | Overlong, Outcome | None]]:
         """(line number, raw, outcome); outcome None marks a blank line. Multi-line formats override this."""
         parse = self.parse_line
         for lineno, raw in lines:

@@ -28,7 +28,7 @@ class Overlong:
 
 def open_decompressed(raw: BinaryIO, uri: str) -> tuple[BinaryIO, str]:
     """Wrap `raw` in a decompressor chosen by magic bytes (names and headers lie)."""
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, CHUNK)  # type: ignore[arg-type]
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, CHUNK)  # type: ignore[arg-type,type-var]
     head = buffered.peek(4)[:4]
     if head.startswith(GZIP_MAGIC):
         return gzip.GzipFile(fileobj=buffered, mode="rb"), "gzip"  # type: ignore[return-value]

@@ -118,7 +118,9 @@ class RegexRule(Rule):
             return None
         if type(value) is str and self._re.search(value):
             return None
-        return Failure(f"pattern_mismatch:{self.field}", f"`{self.field}` is {_show(value)}, does not match /{self.pattern}/")
+        return Failure(
+            f"pattern_mismatch:{self.field}", f"`{self.field}` is {_show(value)}, does not match /{self.pattern}/"
+        )
 
 
 class RangeRule(Rule):
@@ -141,7 +143,9 @@ class RangeRule(Rule):
 class TimestampRule(Rule):
     """Parses to naive UTC in place. The event-time field's codes carry no suffix: it is the record's time."""
 
-    def __init__(self, field: str, *, event_time: bool, max_future: timedelta | None, max_age: timedelta | None) -> None:
+    def __init__(
+        self, field: str, *, event_time: bool, max_future: timedelta | None, max_age: timedelta | None
+    ) -> None:
         self.field, self.max_future, self.max_age = field, max_future, max_age
         suffix = "" if event_time else f":{field}"
         self.bad, self.window = f"bad_timestamp{suffix}", f"timestamp_out_of_window{suffix}"
@@ -158,7 +162,9 @@ class TimestampRule(Rule):
         if ts is None:
             return Failure(self.bad, f"`{self.field}` is {_show(value)}, not an ISO-8601 time or epoch number")
         if self.max_future is not None and ts > now + self.max_future:
-            return Failure(self.window, f"`{self.field}` {ts.isoformat()}Z is more than {self.max_future} in the future")
+            return Failure(
+                self.window, f"`{self.field}` {ts.isoformat()}Z is more than {self.max_future} in the future"
+            )
         if self.max_age is not None and ts < now - self.max_age:
             return Failure(self.window, f"`{self.field}` {ts.isoformat()}Z is older than {self.max_age}")
         parent[key] = ts
@@ -182,7 +188,9 @@ class LevelRule(Rule):
             return Failure(f"wrong_type:{self.field}", f"`{self.field}` is {_show(value)}, expected a string")
         level = normalise_level(value)
         if level not in self.levels:
-            return Failure(f"not_allowed:{self.field}", f"`{self.field}` is {_show(value)}, expected one of {self._shown}")
+            return Failure(
+                f"not_allowed:{self.field}", f"`{self.field}` is {_show(value)}, expected one of {self._shown}"
+            )
         parent[key] = level
         return None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -114,9 +114,7 @@ class ZoneWriter:
 
     def abort(self) -> None:
         for opened in self.open.values():
-            try:
+            with suppress(Exception):
                 opened.ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
-            except Exception:  # noqa: BLE001 - best effort cleanup of a staged file
-                pass
         self.open.clear()
         self.buffers.clear()

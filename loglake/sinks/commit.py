@@ -82,7 +82,9 @@ def _apply(storage: Storage, manifest: dict[str, Any]) -> list[str]:
     return removed
 
 
-def commit(storage: Storage, manifest: dict[str, Any], moves: list[tuple[str, str]], previous: dict[str, Any] | None) -> list[str]:
+def commit(
+    storage: Storage, manifest: dict[str, Any], moves: list[tuple[str, str]], previous: dict[str, Any] | None
+) -> list[str]:
     """Make an object's staged outputs visible together; returns the old keys it removed."""
     manifest["state"] = "committing"
     manifest["moves"] = [list(m) for m in moves]

@@ -61,7 +61,9 @@ class JsonLinesFileWriter(FileWriter):
 
     def write(self, table: pa.Table) -> None:
         dumps, opts = orjson.dumps, self._OPTS
-        self.fh.write(b"".join(dumps({k: v for k, v in row.items() if v is not None}, option=opts) for row in table.to_pylist()))
+        self.fh.write(
+            b"".join(dumps({k: v for k, v in row.items() if v is not None}, option=opts) for row in table.to_pylist())
+        )
 
     def close(self) -> None:
         pass

@@ -6,7 +6,7 @@ import errno
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
 from loglake.errors import ObjectError, ObjectNotFound, StorageError
@@ -56,10 +56,8 @@ class LocalStorage(Storage):
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
         except BaseException:
-            try:
+            with suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
             raise
 
     def move(self, src: str, dst: str) -> None:
@@ -110,7 +108,5 @@ class LocalStorage(Storage):
         base = self.path(prefix)
         for folder, _dirs, _files in os.walk(base, topdown=False):
             if folder != base:
-                try:
+                with suppress(OSError):
                     os.rmdir(folder)
-                except OSError:
-                    pass

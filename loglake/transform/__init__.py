@@ -10,7 +10,7 @@ import orjson
 
 LINEAGE = ("processed_timestamp", "source_uri", "source_line")
 PARTITION_KEY = "dt"
-RESERVED = frozenset(LINEAGE + (PARTITION_KEY,))
+RESERVED = frozenset((*LINEAGE, PARTITION_KEY))
 _UNSAFE = re.compile(r"[^a-z0-9_]")
 MAX_NAME = 255
 
@@ -61,7 +61,9 @@ class Flattener:
         self.max_depth = max_depth
         self._names: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
 
-    def _walk(self, obj: dict[str, Any], prefix: tuple[str, ...], depth: int, paths: list[Any], values: list[Any]) -> None:
+    def _walk(
+        self, obj: dict[str, Any], prefix: tuple[str, ...], depth: int, paths: list[Any], values: list[Any]
+    ) -> None:
         for key, value in obj.items():
             kind = type(value)
             if kind is dict:

@@ -21,7 +21,9 @@ TUTORIAL = (
 @pytest.fixture
 def loaded(tmp_path: Path, cli) -> Path:
     src = tmp_path / "app.log"
-    src.write_bytes(jl(rec(), rec(level="warn"), rec(level="Warning"), rec(level="ERROR"), b"{oops", {"message": "no level"}))
+    src.write_bytes(
+        jl(rec(), rec(level="warn"), rec(level="Warning"), rec(level="ERROR"), b"{oops", {"message": "no level"})
+    )
     result = cli("process", str(src))
     assert result.exit_code == 1, result.output  # some records failed
     return src

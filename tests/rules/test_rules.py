@@ -28,7 +28,14 @@ def test_tutorial_rule_level_and_message_present_and_non_empty() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "canon"),
-    [("warn", "WARN"), ("Warning", "WARN"), (" info ", "INFO"), ("err", "ERROR"), ("crit", "CRITICAL"), ("fatal", "FATAL")],
+    [
+        ("warn", "WARN"),
+        ("Warning", "WARN"),
+        (" info ", "INFO"),
+        ("err", "ERROR"),
+        ("crit", "CRITICAL"),
+        ("fatal", "FATAL"),
+    ],
 )
 def test_levels_are_normalised_in_place(raw: str, canon: str) -> None:
     record = {"level": raw, "message": "m"}
@@ -129,7 +136,11 @@ def test_secondary_timestamp_field_and_window() -> None:
 
 
 def test_all_failures_are_reported_not_just_the_first() -> None:
-    assert codes({"level": "LOUD", "timestamp": "never"}) == ["missing_field:message", "not_allowed:level", "bad_timestamp"]
+    assert codes({"level": "LOUD", "timestamp": "never"}) == [
+        "missing_field:message",
+        "not_allowed:level",
+        "bad_timestamp",
+    ]
 
 
 def test_rules_from_toml() -> None:

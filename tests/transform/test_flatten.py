@@ -52,7 +52,13 @@ def test_resolved_names_are_unique_safe_and_order_independent(paths: list[tuple[
     assert mapping == reversed_mapping
 
 
-@given(st.dictionaries(st.text(max_size=6), st.one_of(st.integers(), st.dictionaries(st.text(max_size=4), st.integers(), max_size=3)), max_size=8))
+@given(
+    st.dictionaries(
+        st.text(max_size=6),
+        st.one_of(st.integers(), st.dictionaries(st.text(max_size=4), st.integers(), max_size=3)),
+        max_size=8,
+    )
+)
 def test_flatten_keeps_every_leaf_value(record: dict) -> None:
     leaves = [v for v in record.values() if not isinstance(v, dict)]
     leaves += [x for v in record.values() if isinstance(v, dict) and v for x in v.values()]
