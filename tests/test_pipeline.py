@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 from pathlib import Path
 
 import orjson
@@ -204,7 +205,7 @@ def test_whole_object_failures_are_recorded_and_others_still_processed(tmp_path,
 @st.composite
 def mixed_objects(draw) -> bytes:
     good = st.builds(
-        lambda lv, msg, extra: orjson.dumps({"level": lv, "message": msg, **extra}),
+        lambda lv, msg, extra: json.dumps({"level": lv, "message": msg, **extra}).encode(),
         st.sampled_from(["INFO", "warn", "Error", "debug", "LOUD", "", None]),
         st.text(max_size=20),
         st.dictionaries(
