@@ -19,7 +19,7 @@ from loglake.config import Settings
 from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
 from loglake.formats import Format, Overlong, ParseFailure, get_format, iter_lines, open_decompressed
 from loglake.records import ERROR_SCHEMA
-from loglake.rules import RuleSet, _get
+from loglake.rules import RuleSet, get_field
 from loglake.sinks import STAGING, ZoneWriter
 from loglake.sinks.commit import clear_staging, commit, recover, source_id, write_manifest
 from loglake.sources import ObjectRef
@@ -195,7 +195,7 @@ class Pipeline:
                     failures = validate(record, now)  # type: ignore[arg-type,assignment]
                 if not failures:
                     assert record is not None
-                    event_time = _get(record, ts_field) if nested_ts else record.get(ts_field)
+                    event_time = get_field(record, ts_field) if nested_ts else record.get(ts_field)
                     row = flatten(record)
                     row["processed_timestamp"] = now
                     row["source_uri"] = uri
@@ -209,7 +209,7 @@ class Pipeline:
                 text, b64, length = _raw_columns(raw)
                 event_time = None
                 if record is not None:
-                    event_time = _get(record, ts_field) if nested_ts else record.get(ts_field)
+                    event_time = get_field(record, ts_field) if nested_ts else record.get(ts_field)
                 add_invalid(
                     partition_of(event_time, now) if type(event_time) is datetime else today,
                     {

@@ -37,7 +37,7 @@ def _locate(record: dict[str, Any], path: str) -> tuple[dict[str, Any], str] | N
     return (parent, parts[-1]) if type(parent) is dict and parts[-1] in parent else None
 
 
-def _get(record: dict[str, Any], path: str) -> Any:
+def get_field(record: dict[str, Any], path: str) -> Any:
     found = _locate(record, path)
     return _MISSING if found is None else found[0][found[1]]
 
@@ -60,7 +60,7 @@ class Required(Rule):
         self.field = field
 
     def check(self, record: dict[str, Any], now: datetime) -> Failure | None:
-        value = _get(record, self.field)
+        value = get_field(record, self.field)
         if value is _MISSING:
             return Failure(f"missing_field:{self.field}", f"required field `{self.field}` is missing")
         if value is None or (type(value) is str and not value.strip()):
@@ -83,7 +83,7 @@ class TypeRule(Rule):
         self.field, self.type_name, self._ok = field, type_name, _TYPE_CHECKS[type_name]
 
     def check(self, record: dict[str, Any], now: datetime) -> Failure | None:
-        value = _get(record, self.field)
+        value = get_field(record, self.field)
         if value is _MISSING or value is None or self._ok(value):
             return None
         return Failure(f"wrong_type:{self.field}", f"`{self.field}` is {_show(value)}, expected {self.type_name}")
@@ -95,7 +95,7 @@ class EnumRule(Rule):
         self._set = {(type(v), v) for v in allowed}
 
     def check(self, record: dict[str, Any], now: datetime) -> Failure | None:
-        value = _get(record, self.field)
+        value = get_field(record, self.field)
         if value is _MISSING or value is None:
             return None
         try:
@@ -113,7 +113,7 @@ class RegexRule(Rule):
         self.field, self.pattern, self._re = field, pattern, re.compile(pattern)
 
     def check(self, record: dict[str, Any], now: datetime) -> Failure | None:
-        value = _get(record, self.field)
+        value = get_field(record, self.field)
         if value is _MISSING or value is None:
             return None
         if type(value) is str and self._re.search(value):
@@ -128,7 +128,7 @@ class RangeRule(Rule):
         self.field, self.low, self.high = field, low, high
 
     def check(self, record: dict[str, Any], now: datetime) -> Failure | None:
-        value = _get(record, self.field)
+        value = get_field(record, self.field)
         if value is _MISSING or value is None:
             return None
         if type(value) not in (int, float):
