@@ -82,6 +82,55 @@ class ProcessingConfig:
     """`parquet` (zstd) or `jsonl`."""
     errors_format: str = "parquet"
     """`parquet` (zstd) or `jsonl`."""
+    max_decompressed_bytes: int = 64 * 1024**3
+    """A compressed object expanding beyond this is stopped as a decompression bomb."""
+    max_compression_ratio: int = 1000
+    """…and so is one expanding more than this many times its compressed size (checked past 64 MiB)."""
+
+
+@dataclass(frozen=True)
+class CustomFormat:
+    """A format defined in config only: `[[formats.custom]]`."""
+
+    name: str
+    regex: str | None = None
+    """A Python regex with named groups; group names become columns (`timestamp`, `level`, `message` are special)."""
+    grok: str | None = None
+    """Or a grok pattern: `%{TIMESTAMP_ISO8601:timestamp} %{LOGLEVEL:level} %{GREEDYDATA:message}`."""
+    patterns: dict[str, str] = field(default_factory=dict)
+    """Extra grok patterns by name."""
+    timestamp_format: str | None = None
+    """`strptime` format of the `timestamp` group; default ISO-8601/epoch; `syslog` for `Jun 14 15:16:01`."""
+    levels: dict[str, str] = field(default_factory=dict)
+    """Map the format's level words to standard levels: { "I" = "INFO", "W" = "WARN" }."""
+    multiline: bool = False
+    """Join lines that do not start a record (stack traces) to the record above."""
+    record_start: str | None = None
+    """Regex a line must match to start a record (default: the format's own pattern)."""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FormatOverride:
+    """Force a format for objects whose key matches a glob: `[[formats.override]]`."""
+
+    match: str
+    """Glob on the object key or name, e.g. `raw/nginx/*` or `*.access.log`."""
+    format: str
+
+
+@dataclass(frozen=True)
+class FormatsConfig:
+    """How objects are parsed."""
+
+    default: str = "auto"
+    """`auto` sniffs the first lines of each object; or a format name to use everywhere."""
+    sniff_lines: int = 64
+    """How many non-blank lines detection looks at."""
+    fallback_encoding: str | None = None
+    """For legacy logs that are not UTF-8, e.g. `latin-1`; unset sends such lines to errors/."""
+    override: tuple[FormatOverride, ...] = ()
+    custom: tuple[CustomFormat, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +159,7 @@ class Settings:
     rules: RulesConfig = field(default_factory=RulesConfig)
     processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    formats: FormatsConfig = field(default_factory=FormatsConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
 
 
@@ -194,7 +244,7 @@ def _output_format(value: object, where: str) -> str:
 
 def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.toml") -> Settings:
     """Turn a parsed `loglake.toml` into Settings; every mistake names its key."""
-    known = {"rules", "processing", "catalog", "watch"}
+    known = {"rules", "processing", "catalog", "formats", "watch"}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise ConfigError(
@@ -225,13 +275,25 @@ def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.tom
             "flatten_max_depth": _positive_int,
             "max_line_bytes": _positive_int,
             "batch_rows": _positive_int,
+            "max_decompressed_bytes": _positive_int,
+            "max_compression_ratio": _positive_int,
             "processed_format": _output_format,
             "errors_format": _output_format,
         },
     )
     catalog = _section(CatalogConfig, doc.get("catalog", {}), f"{where} [catalog]", {})
+    formats = _section(
+        FormatsConfig,
+        doc.get("formats", {}),
+        f"{where} [formats]",
+        {
+            "sniff_lines": _positive_int,
+            "override": lambda v, w: tuple(_section(FormatOverride, x, f"{w}[{i}]", {}) for i, x in enumerate(v)),
+            "custom": lambda v, w: tuple(_section(CustomFormat, x, f"{w}[{i}]", {}) for i, x in enumerate(v)),
+        },
+    )
     watch = _section(WatchConfig, doc.get("watch", {}), f"{where} [watch]", {})
-    return Settings(lake=lake, rules=rules, processing=processing, catalog=catalog, watch=watch)
+    return Settings(lake=lake, rules=rules, processing=processing, catalog=catalog, formats=formats, watch=watch)
 
 
 def load_settings(lake: str | None = None, config_path: str | None = None) -> Settings:
@@ -307,6 +369,24 @@ timestamp_field = "timestamp"
 # [[rules.field]]
 # name = "request_id"
 # regex = "^[0-9a-f-]{36}$"
+
+[formats]
+# "auto" sniffs each object's first lines; or name one format for everything.
+default = "auto"
+# Legacy logs that are not UTF-8: decode them with this instead of sending lines to errors/.
+# fallback_encoding = "latin-1"
+
+# Force a format by object key (glob).
+# [[formats.override]]
+# match = "raw/nginx/*"
+# format = "access_log"
+
+# A format of your own: a regex with named groups, or grok. No code needed.
+# [[formats.custom]]
+# name = "myapp"
+# grok = "%{TIMESTAMP_ISO8601:timestamp} %{LOGLEVEL:level} \\[%{DATA:thread}\\] %{GREEDYDATA:message}"
+# multiline = true          # join stack-trace lines to the record above
+# levels = { "W" = "WARN", "E" = "ERROR" }
 
 [watch]
 # A new file is processed once its size has been stable this long.

@@ -17,7 +17,7 @@ from typing import Any
 from loglake.catalog.local import LocalCatalog
 from loglake.config import Settings
 from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
-from loglake.formats import Format, Overlong, ParseFailure, get_format, iter_lines, open_decompressed
+from loglake.formats import Format, FormatRegistry, Overlong, ParseFailure, iter_lines, open_decompressed
 from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, get_field
 from loglake.sinks import STAGING, ZoneWriter
@@ -40,6 +40,9 @@ class Summary:
     processed: int = 0
     errors: int = 0
     blank: int = 0
+    """Blank lines, and framing lines with no record (a JSON document's brackets, a flow log header)."""
+    joined: int = 0
+    """Lines joined into a record that started above (stack traces, pretty-printed JSON)."""
     errors_by_reason: dict[str, int] = field(default_factory=dict)
     bytes: int = 0
     seconds: float = 0.0
@@ -79,15 +82,21 @@ class Pipeline:
         self.settings = settings
         self.lake = lake
         self.catalog = catalog
-        self.rules = RuleSet(settings.rules)
-        self.format: Format = get_format("jsonl")
+        self.formats = FormatRegistry(settings.formats)
+        self._rules: dict[str, RuleSet] = {}
+
+    def rules_for(self, fmt: Format) -> RuleSet:
+        rules = self._rules.get(fmt.name)
+        if rules is None:
+            rules = self._rules[fmt.name] = RuleSet(self.settings.rules, fmt.provides_level)
+        return rules
 
     def process(self, ref: ObjectRef) -> Summary:
         """Never raises for bad input: the summary says what failed, the manifest records it."""
         started = time.perf_counter()
         uri = ref.uri
         sid = source_id(uri)
-        summary = Summary(source_uri=uri, format=self.format.name)
+        summary = Summary(source_uri=uri, format="")
         try:
             previous = recover(self.lake, sid)
         except LogLakeError as exc:
@@ -106,9 +115,14 @@ class Pipeline:
             info = ref.storage.stat(ref.key)
             fingerprint = {"size": info.size, "mtime_ns": info.mtime_ns}
             with ref.storage.open_read(ref.key) as raw:
-                stream, summary.compression = open_decompressed(raw, uri)
+                stream, summary.compression = open_decompressed(
+                    raw, uri, proc.max_decompressed_bytes, proc.max_compression_ratio
+                )
+                lines = iter_lines(stream, uri, proc.max_line_bytes)
+                fmt, lines = self.formats.choose(ref.key, lines)
+                summary.format = fmt.name
                 try:
-                    self._run(stream, uri, now, summary, valid, invalid)
+                    self._run(fmt, fmt.records(lines), uri, now, summary, valid, invalid)
                 except ObjectError as exc:
                     summary.status, summary.error = "failed", exc.cause
             summary.bytes = fingerprint.get("size", 0)
@@ -166,27 +180,33 @@ class Pipeline:
         write_manifest(self.lake, manifest)
 
     def _run(
-        self, stream: Any, uri: str, now: datetime, summary: Summary, valid: ZoneWriter, invalid: ZoneWriter
+        self,
+        fmt: Format,
+        records: Any,
+        uri: str,
+        now: datetime,
+        summary: Summary,
+        valid: ZoneWriter,
+        invalid: ZoneWriter,
     ) -> None:
-        """The hot loop: per line, as little Python as possible."""
-        validate, flatten = (
-            self.rules.validate,
-            Flattener(self.settings.processing.flatten_separator, self.settings.processing.flatten_max_depth).flatten,
-        )
-        ts_field = self.rules.timestamp_field
+        """The hot loop: per record, as little Python as possible."""
+        rules = self.rules_for(fmt)
+        proc = self.settings.processing
+        validate, flatten = rules.validate, Flattener(proc.flatten_separator, proc.flatten_max_depth).flatten
+        ts_field = rules.timestamp_field
+        fmt_name = fmt.name
         nested_ts = "." in ts_field
         reasons: Counter[str] = Counter()
         today = now.date().isoformat()
         add_valid, add_invalid = valid.add, invalid.add
-        lines = processed = errors = blank = 0
+        lines = processed = errors = blank = joined = 0
         try:
-            for lineno, raw, outcome in self.format.records(
-                iter_lines(stream, uri, self.settings.processing.max_line_bytes)
-            ):
-                lines = lineno
+            for lineno, raw, outcome, span in records:
+                lines += span
                 if outcome is None:
-                    blank += 1
+                    blank += span
                     continue
+                joined += span - 1
                 if type(outcome) is ParseFailure:
                     failures = [outcome]
                     record: dict[str, Any] | None = None
@@ -200,6 +220,7 @@ class Pipeline:
                     row["processed_timestamp"] = now
                     row["source_uri"] = uri
                     row["source_line"] = lineno
+                    row["source_format"] = fmt_name
                     add_valid(partition_of(event_time, now), row)
                     processed += 1
                     continue
@@ -222,8 +243,10 @@ class Pipeline:
                         "raw_line_b64": b64,
                         "raw_length": length,
                         "processed_timestamp": now,
+                        "source_format": fmt_name,
                     },
                 )
         finally:
-            summary.lines, summary.processed, summary.errors, summary.blank = lines, processed, errors, blank
+            summary.lines, summary.processed, summary.errors = lines, processed, errors
+            summary.blank, summary.joined = blank, joined
             summary.errors_by_reason = dict(reasons)

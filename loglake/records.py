@@ -11,6 +11,7 @@ LINEAGE_COLUMNS: list[tuple[str, str]] = [
     ("processed_timestamp", "timestamp"),
     ("source_uri", "string"),
     ("source_line", "bigint"),
+    ("source_format", "string"),
 ]
 
 ERROR_SCHEMA: dict[str, pa.DataType] = {
@@ -23,6 +24,7 @@ ERROR_SCHEMA: dict[str, pa.DataType] = {
     "raw_line_b64": pa.string(),
     "raw_length": pa.int64(),
     "processed_timestamp": TIMESTAMP,
+    "source_format": pa.string(),
 }
 
 ERROR_COLUMNS: list[tuple[str, str]] = [
@@ -35,6 +37,7 @@ ERROR_COLUMNS: list[tuple[str, str]] = [
     ("raw_line_b64", "string"),
     ("raw_length", "bigint"),
     ("processed_timestamp", "timestamp"),
+    ("source_format", "string"),
 ]
 
 PROCESSED_BASE_COLUMNS: list[tuple[str, str]] = [("level", "string"), ("message", "string"), *LINEAGE_COLUMNS]

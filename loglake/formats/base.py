@@ -1,13 +1,21 @@
-"""The parser interface: lines in, one outcome per record out."""
+"""The parser interface: an object's lines in, one outcome per record out.
+
+Each outcome carries its span — how many physical lines it covers — so accounting holds for
+multi-line records too: lines = processed + errors + blank + joined.
+"""
 
 from __future__ import annotations
 
 import abc
+import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from loglake.formats.reader import Overlong
+
+SNIFF_LINE_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,26 +27,190 @@ class ParseFailure:
 
 
 Outcome = dict[str, Any] | ParseFailure
+Line = tuple[int, bytes | Overlong]
+Parsed = tuple[int, bytes | Overlong, Outcome | None, int]
+"""(first line number, raw bytes, outcome — None for a blank or framing line —, lines spanned)."""
+
+
+def decode(line: bytes, fallback: str | None) -> str | ParseFailure:
+    """UTF-8, or the configured legacy encoding; NULs are refused either way."""
+    nul = line.find(b"\x00")
+    if nul >= 0:
+        return ParseFailure("nul_byte", f"line contains a NUL byte at offset {nul}")
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if fallback:
+            return line.decode(fallback, "replace")
+        return ParseFailure("invalid_utf8", f"bytes are not UTF-8 at offset {exc.start}: {exc.reason}")
 
 
 class Format(abc.ABC):
     """Turns an object's lines into records. Implementations never touch storage."""
 
     name: str = ""
+    description: str = ""
+    example: str = ""
+    provides_level: bool = True
+    """False for formats with no level (flow logs, RFC 3164 without PRI): the level rule is relaxed."""
+    multiline: bool = False
+    """Lines that do not start a record are joined to the record above (stack traces)."""
+    max_record_bytes: int = 1 << 20
+    fallback_encoding: str | None = None
 
     @abc.abstractmethod
     def parse_line(self, line: bytes) -> Outcome:
         """One physical line → a record or a failure."""
 
-    def records(
-        self, lines: Iterator[tuple[int, bytes | Overlong]]
-    ) -> Iterator[tuple[int, bytes | Overlong, Outcome | None]]:
-        """(line number, raw, outcome); outcome None marks a blank line. Multi-line formats override this."""
+    def sniff(self, sample: list[bytes]) -> int:
+        """How many of the sample's non-blank lines this format accepts (used by detection).
+
+        Text formats look at the head of long lines only, so sniffing stays cheap.
+        """
+        return sum(1 for line in sample if type(self.parse_line(line[:SNIFF_LINE_BYTES])) is dict)
+
+    def starts_record(self, line: bytes) -> bool:
+        """For multi-line formats: does this line begin a new record?"""
+        return type(self.parse_line(line)) is dict
+
+    def join(self, record: dict[str, Any], continuation: str) -> None:
+        record["message"] = f"{record.get('message', '')}\n{continuation}"
+
+    def records(self, lines: Iterator[Line]) -> Iterator[Parsed]:
+        if self.multiline:
+            yield from self._multiline(lines)
+            return
         parse = self.parse_line
         for lineno, raw in lines:
             if type(raw) is Overlong:
-                yield lineno, raw, ParseFailure("line_too_long", f"line is {raw.length} bytes, over the limit")
+                yield lineno, raw, ParseFailure("line_too_long", f"line is {raw.length} bytes, over the limit"), 1
             elif not raw or raw.isspace():  # type: ignore[union-attr]
-                yield lineno, raw, None
+                yield lineno, raw, None, 1
             else:
-                yield lineno, raw, parse(raw)  # type: ignore[arg-type]
+                yield lineno, raw, parse(raw), 1  # type: ignore[arg-type]
+
+    def _multiline(self, lines: Iterator[Line]) -> Iterator[Parsed]:
+        current: tuple[int, bytes, dict[str, Any], int] | None = None
+        pending_blank = 0  # blank lines inside a trace belong to it; trailing ones are blank
+        lineno = 0
+        for lineno, raw in lines:
+            if type(raw) is Overlong:
+                if current:
+                    yield current[0], current[1], current[2], current[3]
+                    current = None
+                for _ in range(pending_blank):
+                    yield lineno, b"", None, 1
+                pending_blank = 0
+                yield lineno, raw, ParseFailure("line_too_long", f"line is {raw.length} bytes, over the limit"), 1
+                continue
+            data: bytes = raw  # type: ignore[assignment]
+            if not data or data.isspace():
+                pending_blank += 1
+                continue
+            outcome = self.parse_line(data)
+            if type(outcome) is dict:
+                if current:
+                    yield current[0], current[1], current[2], current[3]
+                for i in range(pending_blank):
+                    yield lineno - pending_blank + i, b"", None, 1
+                pending_blank = 0
+                current = (lineno, data, outcome, 1)
+                continue
+            if current is not None and len(current[1]) + len(data) < self.max_record_bytes:
+                text = decode(data, self.fallback_encoding)
+                if type(text) is str:
+                    for _ in range(pending_blank):
+                        self.join(current[2], "")
+                    self.join(current[2], text.rstrip("\r"))
+                    sep = b"\n" * (pending_blank + 1)
+                    current = (current[0], current[1] + sep + data, current[2], current[3] + pending_blank + 1)
+                    pending_blank = 0
+                    continue
+            if current:
+                yield current[0], current[1], current[2], current[3]
+                current = None
+            for i in range(pending_blank):
+                yield lineno - pending_blank + i, b"", None, 1
+            pending_blank = 0
+            yield lineno, data, outcome, 1
+        if current:
+            yield current[0], current[1], current[2], current[3]
+        for i in range(pending_blank):
+            yield lineno - pending_blank + 1 + i, b"", None, 1
+
+
+class RegexFormat(Format):
+    """A line format defined by a regex with named groups; the built-ins and user formats use it."""
+
+    def __init__(
+        self,
+        name: str,
+        pattern: str,
+        *,
+        timestamp: Any = None,
+        level: Any = None,
+        ints: tuple[str, ...] = (),
+        floats: tuple[str, ...] = (),
+        nulls: tuple[str, ...] = ("-",),
+        message: str = "message",
+        provides_level: bool = True,
+        multiline: bool = False,
+        record_start: str | None = None,
+        description: str = "",
+        example: str = "",
+        post: Any = None,
+    ) -> None:
+        self.name = name
+        self.regex = re.compile(pattern)
+        self.start = re.compile(record_start) if record_start else None
+        self.timestamp = timestamp
+        """Callable(str) → datetime | None, applied to the `timestamp` group."""
+        self.level = level
+        """Callable(dict) → level | None, when the level is derived (HTTP status, syslog PRI)."""
+        self.ints, self.floats, self.nulls = ints, floats, frozenset(nulls)
+        self.message_group = message
+        self.provides_level = provides_level
+        self.multiline = multiline
+        self.description, self.example = description, example
+        self.post = post
+
+    def starts_record(self, line: bytes) -> bool:
+        if self.start is None:
+            return super().starts_record(line)
+        text = decode(line, self.fallback_encoding)
+        return type(text) is str and self.start.match(text) is not None
+
+    def parse_line(self, line: bytes) -> Outcome:
+        text = decode(line, self.fallback_encoding)
+        if type(text) is not str:
+            return text  # type: ignore[return-value]
+        if self.start is not None and not self.start.match(text):
+            return ParseFailure("unparsed_line", f"does not start a `{self.name}` record")
+        m = self.regex.match(text.rstrip("\r"))
+        if m is None:
+            return ParseFailure("unparsed_line", f"does not match the `{self.name}` format")
+        record: dict[str, Any] = {k: v for k, v in m.groupdict().items() if v is not None and v not in self.nulls}
+        for key in self.ints:
+            if key in record:
+                with contextlib.suppress(ValueError):
+                    record[key] = int(record[key])
+        for key in self.floats:
+            if key in record:
+                with contextlib.suppress(ValueError):
+                    record[key] = float(record[key])
+        if self.message_group != "message" and self.message_group in record:
+            record["message"] = record[self.message_group]
+        elif "message" not in record:
+            record["message"] = text
+        if self.timestamp is not None and "timestamp" in record:
+            ts = self.timestamp(record["timestamp"])
+            if ts is None:
+                return ParseFailure("bad_timestamp", f"`{record['timestamp']}` is not a `{self.name}` timestamp")
+            record["timestamp"] = ts
+        if self.level is not None:
+            level = self.level(record)
+            if level:
+                record["level"] = level
+        if self.post is not None:
+            self.post(record)
+        return record

@@ -21,6 +21,13 @@ def _why(line: bytes, exc: Exception) -> ParseFailure:
 
 class JsonLines(Format):
     name = "jsonl"
+    description = "JSON Lines: one JSON object per line"
+    example = (
+        '{"timestamp": "2025-07-21T10:00:00Z", "level": "info", "message": "user logged in", "http": {"status": 200}}'
+    )
+
+    def sniff(self, sample: list[bytes]) -> int:
+        return sum(1 for line in sample if type(self.parse_line(line)) is dict)
 
     def parse_line(self, line: bytes) -> Outcome:
         try:

@@ -8,13 +8,14 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from loglake.errors import ObjectError
 
 CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 TEXT_CONTROL_OK = frozenset(b"\t\n\r\f\v\b\x1b")
 
 
@@ -26,15 +27,121 @@ class Overlong:
     length: int
 
 
-def open_decompressed(raw: BinaryIO, uri: str) -> tuple[BinaryIO, str]:
+class _Counting(io.RawIOBase):
+    """Counts compressed bytes consumed, so the expansion ratio can be watched."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner, self.count = inner, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        return n
+
+
+class _ZstdReader(io.RawIOBase):
+    """Zstandard frames, concatenated ones included; a stream cut mid-frame is an error, not a quiet EOF."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        import zstandard
+
+        self.zstd = zstandard
+        self.inner = inner
+        self.dobj = zstandard.ZstdDecompressor().decompressobj()
+        self.pending = b""
+        self.in_frame = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            chunk = self.inner.read(CHUNK)
+            if not chunk:
+                if self.in_frame:
+                    raise EOFError("zstd stream ended in the middle of a frame (truncated)")
+                return 0
+            while chunk:
+                self.in_frame = True
+                self.pending += self.dobj.decompress(chunk)
+                if self.dobj.eof:
+                    chunk = self.dobj.unused_data
+                    self.dobj = self.zstd.ZstdDecompressor().decompressobj()
+                    self.in_frame = False
+                else:
+                    chunk = b""
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+class _BombGuard(io.RawIOBase):
+    """Stops a decompression bomb: too many output bytes, or too many per compressed byte."""
+
+    RATIO_AFTER = 64 * 1024 * 1024
+
+    def __init__(self, inner: Any, counter: _Counting, uri: str, max_bytes: int, max_ratio: int) -> None:
+        self.inner, self.counter, self.uri = inner, counter, uri
+        self.max_bytes, self.max_ratio, self.out = max_bytes, max_ratio, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read1(len(buffer)) if hasattr(self.inner, "read1") else self.inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.out += n
+        if self.out > self.max_bytes:
+            raise ObjectError(
+                self.uri,
+                f"decompression bomb: more than {self.max_bytes:,} bytes after decompression",
+                hint="raise processing.max_decompressed_bytes if this object is genuine",
+            )
+        if self.out > self.RATIO_AFTER and self.out > self.max_ratio * max(self.counter.count, 1):
+            raise ObjectError(
+                self.uri,
+                f"decompression bomb: {self.out:,} bytes from {self.counter.count:,} compressed "
+                f"(over {self.max_ratio}x)",
+                hint="raise processing.max_compression_ratio if this object is genuine",
+            )
+        return n
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size if size > 0 else CHUNK) or b""
+
+
+def open_decompressed(
+    raw: BinaryIO, uri: str, max_bytes: int = 64 * 1024**3, max_ratio: int = 1000
+) -> tuple[BinaryIO, str]:
     """Wrap `raw` in a decompressor chosen by magic bytes (names and headers lie)."""
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, CHUNK)  # type: ignore[arg-type,type-var]
+    counter = _Counting(raw)
+    buffered = io.BufferedReader(counter, CHUNK)
     head = buffered.peek(4)[:4]
+    inner: Any
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=buffered, mode="rb"), "gzip"  # type: ignore[return-value]
-    if head.startswith(BZIP2_MAGIC) and len(head) == 4 and head[3:4].isdigit():
-        return bz2.BZ2File(buffered), "bzip2"  # type: ignore[return-value]
-    return buffered, "none"
+        inner, kind = gzip.GzipFile(fileobj=buffered, mode="rb"), "gzip"
+    elif head.startswith(BZIP2_MAGIC) and len(head) == 4 and head[3:4].isdigit():
+        inner, kind = bz2.BZ2File(buffered), "bzip2"
+    elif head.startswith(ZSTD_MAGIC):
+        inner, kind = _ZstdReader(buffered), "zstd"
+    else:
+        return buffered, "none"  # type: ignore[return-value]
+    return _BombGuard(inner, counter, uri, max_bytes, max_ratio), kind  # type: ignore[return-value]
+
+
+def _codec_errors() -> tuple[type[Exception], ...]:
+    try:
+        import zstandard
+    except ImportError:  # pragma: no cover - a declared dependency
+        return ()
+    return (zstandard.ZstdError,)
 
 
 def looks_binary(sample: bytes) -> bool:
@@ -60,7 +167,9 @@ def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tupl
     while True:
         try:
             chunk = read(CHUNK)
-        except (EOFError, OSError, zlib.error) as exc:
+        except ObjectError:
+            raise
+        except (EOFError, OSError, zlib.error, ValueError, *_codec_errors()) as exc:  # type: ignore[misc]
             raise ObjectError(uri, f"compressed stream is damaged after line {lineno}: {exc}") from exc
         if not chunk:
             break

@@ -215,10 +215,14 @@ def _field_rules(spec: FieldRule) -> list[Rule]:
 class RuleSet:
     """All rules of a config, checked in order; every failure is reported, not just the first."""
 
-    def __init__(self, config: RulesConfig) -> None:
+    def __init__(self, config: RulesConfig, provides_level: bool = True) -> None:
         self.config = config
         self.timestamp_field = config.timestamp_field
-        rules: list[Rule] = [Required(f) for f in config.required]
+        required = config.required
+        if not provides_level and required == RulesConfig.required:
+            # The default rule adapts to formats that carry no level (flow logs, BSD syslog).
+            required = tuple(f for f in required if f != config.level_field)
+        rules: list[Rule] = [Required(f) for f in required]
         if config.level_field:
             rules.append(LevelRule(config.level_field, config.levels))
         if config.timestamp_field:

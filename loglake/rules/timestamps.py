@@ -23,6 +23,8 @@ def from_epoch(value: float) -> datetime:
 
 def parse_timestamp(value: object) -> datetime | None:
     """The UTC instant a value names, or None when it names none."""
+    if type(value) is datetime:
+        return value  # already parsed by a text format, in UTC
     try:
         if isinstance(value, str):
             text = value.strip()

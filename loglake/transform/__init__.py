@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-LINEAGE = ("processed_timestamp", "source_uri", "source_line")
+LINEAGE = ("processed_timestamp", "source_uri", "source_line", "source_format")
 PARTITION_KEY = "dt"
 RESERVED = frozenset((*LINEAGE, PARTITION_KEY))
 _UNSAFE = re.compile(r"[^a-z0-9_]")

@@ -1,0 +1,65 @@
+"""Timestamp parsers for text formats; all return naive UTC datetimes or None."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from loglake.rules.timestamps import parse_timestamp
+
+MONTHS = {
+    m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
+}
+
+
+def iso(text: str) -> datetime | None:
+    """ISO-8601, also with a comma before the fraction (log4j) or epoch numbers."""
+    return parse_timestamp(text.replace(",", ".", 1) if "," in text else text)
+
+
+def strptime(fmt: str) -> Callable[[str], datetime | None]:
+    """A parser for one `strptime` format; aware results are converted to UTC."""
+
+    def parse(text: str) -> datetime | None:
+        try:
+            ts = datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            return None
+        if ts.tzinfo is not None:
+            ts = ts.astimezone(UTC).replace(tzinfo=None)
+        return ts
+
+    return parse
+
+
+def apache_error(text: str) -> datetime | None:
+    """`Sun Dec 04 04:47:44 2005` or with microseconds `Wed Oct 11 14:32:52.123456 2000`."""
+    fmt = "%a %b %d %H:%M:%S.%f %Y" if "." in text else "%a %b %d %H:%M:%S %Y"
+    return strptime(fmt)(text)
+
+
+def syslog_3164(
+    now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None),
+) -> Callable[[str], datetime | None]:
+    """`Jun 14 15:16:01` has no year: take the latest year that does not put it over a day ahead of now."""
+
+    def parse(text: str) -> datetime | None:
+        parts = text.split()
+        if len(parts) != 3 or parts[0] not in MONTHS:
+            return None
+        try:
+            day = int(parts[1])
+            hh, mm, ss = (int(x) for x in parts[2].split(":"))
+            reference = now()
+            for year in (reference.year, reference.year - 1):
+                try:
+                    ts = datetime(year, MONTHS[parts[0]], day, hh, mm, ss)
+                except ValueError:
+                    continue  # 29 Feb in a non-leap year
+                if ts <= reference + timedelta(days=1):
+                    return ts
+            return None
+        except ValueError:
+            return None
+
+    return parse
