@@ -66,7 +66,7 @@ def _json_message(record: dict[str, Any]) -> None:
 LOG4J = RegexFormat(
     "log4j",
     rf"^(?P<timestamp>\d{{4}}-\d{{2}}-\d{{2}}[ T]\d{{2}}:\d{{2}}:\d{{2}}[,.]\d{{3}})\s+(?:-\s+)?(?P<level>{LEVEL_WORDS})\s+"
-    r"(?:\[(?P<thread>.*?)\]\s+)?(?:-\s+)?(?:(?P<logger>[\w.$]+(?:@\d+)?):?\s+-\s+)?(?P<message>.*)$",
+    r"(?:\[(?P<thread>.*?)\]\s+)?(?:-\s+|(?P<logger>[\w.$]+(?:@\d+)?):?\s+-\s+)?(?P<message>.*)$",
     timestamp=ts.iso,
     multiline=True,
     description="log4j/logback default layouts: ISO date with comma milliseconds, level, [thread], message",
@@ -93,7 +93,7 @@ APACHE_ERROR = RegexFormat(
     "apache_error",
     r"^\[(?P<timestamp>[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\] "
     r"\[(?:(?P<module>[a-z0-9_]+):)?(?P<level>[a-z]+\d?)\]"
-    r"(?: \[pid (?P<pid>\d+)(?::tid (?P<tid>\d+))?\])?(?: \[client (?P<client>[^\]]+)\])? ?(?P<message>.*)$",
+    r"(?: \[pid (?P<pid>\d+)(?::tid (?P<tid>\d+))?\])? ?(?P<message>(?:\[client (?P<client>[^\]]+)\] )?.*)$",
     timestamp=ts.apache_error,
     level=_apache_level,
     ints=("pid", "tid"),
@@ -125,7 +125,8 @@ SYSLOG_5424 = RegexFormat(
 SYSLOG_3164 = RegexFormat(
     "syslog",
     r"^(?:<(?P<pri>\d{1,3})>)?(?P<timestamp>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) (?P<host>\S+) "
-    r"(?:(?P<app>[^\s:\[]+)(?:\[(?P<pid>\d+)\])?: ?)?(?P<message>.*)$",
+    # sysklogd writes its own tag with a version (`syslogd 1.4.1:`) and login writes `-- root[2421]:`.
+    r"\s*(?:(?P<app>(?:-- )?[^\s:\[]+(?: \d[\w.]*)?)(?:\[(?P<pid>\d+)\])?: ?)?(?P<message>.*)$",
     timestamp=ts.syslog_3164(),
     level=_syslog_level,
     ints=("pri", "pid"),
@@ -413,8 +414,10 @@ class JsonDocument(Format):
         else:
             if type(value) is dict:  # a whole object on the first line: JSON Lines, or CloudTrail on one line
                 return len(sample) if type(value.get("Records")) is list else 0
-        # A document spread over lines: few of its lines are JSON objects on their own.
-        return sum(1 for line in sample if not _is_object(line))
+        # A document spread over lines: it must open like JSON, and few of its lines are objects on their own.
+        rest = first[1:].strip()
+        opens_json = not rest or rest[:1] in (b'"', b"{", b"[", b"}", b"]") or (first[:1] == b"[" and rest[:1] in b"-0123456789tfn")
+        return sum(1 for line in sample if not _is_object(line)) if opens_json else 0
 
     def records(self, lines: Iterator[Line]) -> Iterator[Parsed]:
         starts: list[int] = []
