@@ -412,11 +412,12 @@ class JsonDocument(Format):
         except orjson.JSONDecodeError:
             pass
         else:
-            if type(value) is dict:  # a whole object on the first line: JSON Lines, or CloudTrail on one line
-                return len(sample) if type(value.get("Records")) is list else 0
+            if type(value) is dict:  # a whole object on the first line: JSON Lines, unless it is CloudTrail's
+                return len(sample) + 1 if type(value.get("Records")) is list else 0
+            return len(sample) + 1 if type(value) is list else 0
         # A document spread over lines: it must open like JSON, and few of its lines are objects on their own.
         rest = first[1:].strip()
-        opens_json = not rest or rest[:1] in (b'"', b"{", b"[", b"}", b"]") or (first[:1] == b"[" and rest[:1] in b"-0123456789tfn")
+        opens_json = not rest or rest[:1] in (b'"', b"{", b"[", b"}", b"]")
         return sum(1 for line in sample if not _is_object(line)) if opens_json else 0
 
     def records(self, lines: Iterator[Line]) -> Iterator[Parsed]:
@@ -435,6 +436,10 @@ class JsonDocument(Format):
 
                 raise ObjectError("<document>", f"JSON document larger than {self.max_document_bytes} bytes")
         doc = b"\n".join(chunks)
+        if not doc.strip():
+            for blank_line in range(1, last + 1):
+                yield blank_line, b"", None, 1
+            return
         spans = list(_elements(doc))
         if spans is None or not spans:
             yield from self._whole(doc, last)

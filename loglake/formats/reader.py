@@ -54,30 +54,36 @@ class _ZstdReader(io.RawIOBase):
         self.inner = inner
         self.dobj = zstandard.ZstdDecompressor().decompressobj()
         self.pending = b""
+        self.pos = 0
         self.in_frame = False
 
     def readable(self) -> bool:
         return True
 
+    FEED = 1024
+    """Compressed bytes per step: even at zstd's extreme ratios one step yields tens of MiB, not GiB."""
+
     def readinto(self, buffer: Any) -> int:
-        while not self.pending:
-            chunk = self.inner.read(CHUNK)
+        while self.pos >= len(self.pending):
+            chunk = self.inner.read(self.FEED)
             if not chunk:
                 if self.in_frame:
                     raise EOFError("zstd stream ended in the middle of a frame (truncated)")
                 return 0
+            out = []
             while chunk:
                 self.in_frame = True
-                self.pending += self.dobj.decompress(chunk)
+                out.append(self.dobj.decompress(chunk))
                 if self.dobj.eof:
                     chunk = self.dobj.unused_data
                     self.dobj = self.zstd.ZstdDecompressor().decompressobj()
                     self.in_frame = False
                 else:
                     chunk = b""
-        n = min(len(buffer), len(self.pending))
-        buffer[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
+            self.pending, self.pos = b"".join(out), 0
+        n = min(len(buffer), len(self.pending) - self.pos)
+        buffer[:n] = self.pending[self.pos : self.pos + n]
+        self.pos += n
         return n
 
 

@@ -48,7 +48,14 @@ def actual_time(name: str, ts: datetime) -> tuple:
     return (ts,)
 
 
-FORMATS = {"Apache": "apache_error", "HDFS": "hdfs", "Linux": "syslog", "OpenSSH": "syslog", "Spark": "spark", "Zookeeper": "log4j"}
+FORMATS = {
+    "Apache": "apache_error",
+    "HDFS": "hdfs",
+    "Linux": "syslog",
+    "OpenSSH": "syslog",
+    "Spark": "spark",
+    "Zookeeper": "log4j",
+}
 
 
 @pytest.fixture(scope="module")
@@ -106,4 +113,7 @@ def test_blanks_the_ground_truth_trims_are_kept_exactly(processed) -> None:
     first, kernel = raw[0].rstrip("\r"), raw[1912].rstrip("\r")
     assert first.endswith("rhost=218.188.2.4 ") and rows[1]["message"].endswith("rhost=218.188.2.4 ")
     assert kernel.endswith("kernel:  BIOS-e820: 0000000000000000 - 00000000000a0000 (usable)")
-    assert rows[1913]["app"] == "kernel" and rows[1913]["message"] == " BIOS-e820: 0000000000000000 - 00000000000a0000 (usable)"
+    assert (
+        rows[1913]["app"] == "kernel"
+        and rows[1913]["message"] == " BIOS-e820: 0000000000000000 - 00000000000a0000 (usable)"
+    )

@@ -1,0 +1,301 @@
+"""Each built-in format on sample lines written from its documentation, through the real pipeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from tests.conftest import query
+
+ALB_LINE = (
+    "https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 "
+    '0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.46.0" '
+    "ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 "
+    "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "
+    '"Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" '
+    '"arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 '
+    '2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd'
+)
+
+# (format, lines, expected fields of the first record) — lines follow each format's documentation.
+CASES = [
+    (
+        "access_log",
+        [
+            '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326',
+            '192.168.2.20 - - [28/Jul/2006:10:27:10 -0300] "GET /cgi-bin/try/ HTTP/1.0" 500 -',
+        ],
+        {
+            "client": "127.0.0.1",
+            "user": "frank",
+            "method": "GET",
+            "path": "/apache_pb.gif",
+            "status": 200,
+            "bytes": 2326,
+            "level": "INFO",
+            "timestamp": datetime(2000, 10, 10, 20, 55, 36),
+        },
+    ),
+    (
+        "access_log",
+        [
+            '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 404 2326 '
+            '"http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)"',
+        ],
+        {
+            "referer": "http://www.example.com/start.html",
+            "user_agent": "Mozilla/4.08 [en] (Win98; I ;Nav)",
+            "level": "WARN",
+            "message": "GET /apache_pb.gif HTTP/1.0",
+        },
+    ),
+    (
+        "apache_error",
+        [
+            "[Fri Sep 09 10:42:29.902022 2011] [core:error] [pid 35708:tid 4328636416] [client 72.15.99.187] "
+            "File does not exist: /usr/local/apache2/htdocs/favicon.ico",
+        ],
+        {
+            "module": "core",
+            "level": "ERROR",
+            "pid": 35708,
+            "tid": 4328636416,
+            "client": "72.15.99.187",
+            "timestamp": datetime(2011, 9, 9, 10, 42, 29, 902022),
+        },
+    ),
+    (
+        "syslog",
+        ["<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8"],
+        {
+            "host": "mymachine",
+            "app": "su",
+            "level": "CRITICAL",
+            "facility": 4,
+            "severity": 2,
+            "message": "'su root' failed for lonvick on /dev/pts/8",
+        },
+    ),
+    (
+        "syslog5424",
+        [
+            "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+            '[exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application event log entry',
+            "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed for lonvick",
+        ],
+        {
+            "host": "mymachine.example.com",
+            "app": "evntslog",
+            "msgid": "ID47",
+            "level": "NOTICE",
+            "message": "An application event log entry",
+            "timestamp": datetime(2003, 10, 11, 22, 14, 15, 3000),
+        },
+    ),
+    (
+        "logfmt",
+        ['ts=2025-07-21T10:00:00Z level=warn msg="disk almost full" mount=/var used_pct=91 host="db 1"'],
+        {
+            "level": "WARN",
+            "message": "disk almost full",
+            "mount": "/var",
+            "used_pct": "91",
+            "host": "db 1",
+            "timestamp": datetime(2025, 7, 21, 10),
+        },
+    ),
+    (
+        "plain",
+        ["2025-07-21T10:00:00Z INFO user logged in", "2025-07-21 10:00:01.250 WARN slow query: 2.5s"],
+        {"level": "INFO", "message": "user logged in", "timestamp": datetime(2025, 7, 21, 10)},
+    ),
+    (
+        "plain_bracket",
+        ["[2025-07-21 10:00:00] ERROR payment declined", "[2025-07-21 10:00:01] INFO: retrying"],
+        {"level": "ERROR", "message": "payment declined"},
+    ),
+    (
+        "log4j",
+        ["2015-07-29 17:41:44,747 INFO [main] com.example.App - started in 2.1s"],
+        {
+            "level": "INFO",
+            "thread": "main",
+            "logger": "com.example.App",
+            "message": "started in 2.1s",
+            "timestamp": datetime(2015, 7, 29, 17, 41, 44, 747000),
+        },
+    ),
+    (
+        "spark",
+        ["17/06/09 20:10:40 INFO spark.SecurityManager: Changing view acls to: yarn,curi"],
+        {"component": "spark.SecurityManager", "timestamp": datetime(2017, 6, 9, 20, 10, 40)},
+    ),
+    (
+        "hdfs",
+        ["081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660"],
+        {"pid": 148, "component": "dfs.DataNode$PacketResponder", "timestamp": datetime(2008, 11, 9, 20, 36, 15)},
+    ),
+    (
+        "alb",
+        [ALB_LINE],
+        {
+            "type": "https",
+            "elb_status_code": 200,
+            "target_processing_time": 0.048,
+            "method": "GET",
+            "trace_id": "Root=1-58337281-1d84f3d73c47ec4e58577259",
+            "level": "INFO",
+            "conn_trace_id": "TID_1234abcd",
+            "timestamp": datetime(2018, 7, 2, 22, 23, 0, 186641),
+        },
+    ),
+    (
+        "vpc_flow",
+        [
+            "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
+            "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK",
+        ],
+        {
+            "account_id": "123456789010",
+            "srcaddr": "172.31.16.139",
+            "dstport": 22,
+            "action": "ACCEPT",
+            "timestamp": datetime(2014, 12, 14, 4, 6, 50),
+        },
+    ),
+    (
+        "vpc_flow",
+        [
+            "version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport "
+            "pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status",
+            "3 vpc-12345678 subnet-012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 "
+            "52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 568 8 1566848875 1566848933 ACCEPT 2 OK",
+        ],
+        {"vpc_id": "vpc-12345678", "pkt_srcaddr": "52.213.180.42", "tcp_flags": 2, "source_line": 2},
+    ),
+    (
+        "cloudwatch_export",
+        [
+            '2025-07-21T10:00:00.000Z {"level": "error", "message": "timeout", "request": {"id": "r-1"}}',
+            "2025-07-21T10:00:01.000Z plain text event",
+        ],
+        {"level": "ERROR", "message": "timeout", "request_id": "r-1", "timestamp": datetime(2025, 7, 21, 10)},
+    ),
+]
+
+
+@pytest.mark.parametrize(("fmt", "lines", "expected"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_builtin_format(process_bytes, lake, fmt: str, lines: list[str], expected: dict) -> None:
+    summary = process_bytes(("\n".join(lines) + "\n").encode())
+    assert summary.format == fmt
+    header = 1 if fmt == "vpc_flow" and lines[0].startswith("version") else 0
+    assert (summary.processed, summary.errors, summary.blank) == (len(lines) - header, 0, header), summary
+    first = query(lake, "SELECT * FROM processed_logs ORDER BY source_line LIMIT 1")[0]
+    for key, value in expected.items():
+        assert first[key] == value, (key, first[key])
+    assert first["source_format"] == fmt
+
+
+def test_every_builtin_format_has_a_test_and_docs() -> None:
+    from loglake.formats.builtin import BUILTIN
+
+    tested = {c[0] for c in CASES} | {"jsonl", "json_document"}
+    assert {f.name for f in BUILTIN} == tested
+    assert all(f.description and f.example for f in BUILTIN)
+
+
+def test_json_document_array_and_cloudtrail(process_bytes, lake) -> None:
+    doc = b"""[
+  {"timestamp": "2025-07-21T10:00:00Z", "level": "info", "message": "one"},
+  {"timestamp": "2025-07-21T10:00:01Z",
+   "level": "warn",
+   "message": "two, with a ] and a \\" inside"},
+  [1, 2],
+  {"level": "info", "message": "four"}
+]
+"""
+    summary = process_bytes(doc, name="doc.json")
+    assert summary.format == "json_document"
+    assert (summary.lines, summary.processed, summary.errors) == (8, 3, 1)
+    assert summary.lines == summary.processed + summary.errors + summary.blank + summary.joined
+    got = query(lake, "SELECT source_line, message FROM processed_logs ORDER BY source_line")
+    assert got == [
+        {"source_line": 2, "message": "one"},
+        {"source_line": 3, "message": 'two, with a ] and a " inside'},
+        {"source_line": 7, "message": "four"},
+    ]
+    assert query(lake, "SELECT source_line, error_code FROM errors_logs") == [
+        {"source_line": 6, "error_code": "not_an_object"}
+    ]
+
+
+def test_cloudtrail_records(process_bytes, lake) -> None:
+    doc = (
+        b'{"Records": [{"eventVersion": "1.08", "eventTime": "2025-07-21T10:00:00Z", "eventName": "PutObject", '
+        b'"level": "INFO", "message": "PutObject", "userIdentity": {"type": "IAMUser", "userName": "alice"}}, '
+        b'{"eventTime": "2025-07-21T10:00:01Z", "eventName": "GetObject", "level": "INFO", "message": "GetObject"}]}'
+    )
+    summary = process_bytes(doc, name="trail.json")
+    assert (summary.format, summary.processed) == ("json_document", 2)
+    got = query(lake, "SELECT eventname, useridentity_username FROM processed_logs ORDER BY eventname")
+    assert got == [
+        {"eventname": "GetObject", "useridentity_username": None},
+        {"eventname": "PutObject", "useridentity_username": "alice"},
+    ]
+
+
+def test_pretty_printed_single_object(process_bytes, lake) -> None:
+    summary = process_bytes(b'{\n  "level": "info",\n  "message": "hi"\n}\n', name="one.json")
+    assert (summary.format, summary.processed, summary.lines) == ("json_document", 1, 4)
+    assert summary.joined == 3
+
+
+def test_multiline_stack_traces_join_the_record_that_started_them(process_bytes, lake) -> None:
+    log = (
+        "2025-07-21 10:00:00,001 INFO [main] com.example.App - starting\n"
+        "2025-07-21 10:00:01,002 ERROR [main] com.example.App - request failed\n"
+        "java.lang.IllegalStateException: boom\n"
+        "\tat com.example.App.handle(App.java:42)\n"
+        "\n"
+        "Caused by: java.io.IOException: socket closed\n"
+        "\t... 3 more\n"
+        "2025-07-21 10:00:02,003 INFO [main] com.example.App - recovered\n"
+    )
+    summary = process_bytes(log.encode())
+    assert summary.format == "log4j"
+    assert (summary.lines, summary.processed, summary.errors, summary.joined, summary.blank) == (8, 3, 0, 5, 0)
+    rows = query(lake, "SELECT source_line, message FROM processed_logs ORDER BY source_line")
+    assert [r["source_line"] for r in rows] == [1, 2, 8]
+    assert rows[1]["message"] == (
+        "request failed\njava.lang.IllegalStateException: boom\n\tat com.example.App.handle(App.java:42)\n\n"
+        "Caused by: java.io.IOException: socket closed\n\t... 3 more"
+    )
+
+
+def test_python_traceback_in_plain_format(process_bytes, lake) -> None:
+    log = (
+        "2025-07-21T10:00:00Z ERROR unhandled exception\n"
+        "Traceback (most recent call last):\n"
+        '  File "app.py", line 3, in <module>\n'
+        "ZeroDivisionError: division by zero\n"
+        "2025-07-21T10:00:01Z INFO next\n"
+    )
+    summary = process_bytes(log.encode())
+    assert (summary.format, summary.processed, summary.joined) == ("plain", 2, 3)
+    (row,) = query(lake, "SELECT message FROM processed_logs WHERE level = 'ERROR'")
+    assert row["message"].endswith("ZeroDivisionError: division by zero")
+
+
+def test_continuation_without_a_record_above_is_an_error(process_bytes, lake) -> None:
+    summary = process_bytes(
+        b"\tat orphan.Frame(X.java:1)\n2025-07-21T10:00:00Z INFO ok\n2025-07-21T10:00:01Z INFO ok\n"
+    )
+    assert (summary.format, summary.processed, summary.errors) == ("plain", 2, 1)
+    assert summary.errors_by_reason == {"unparsed_line": 1}
+
+
+def test_syslog_5424_nil_values_and_severity(process_bytes, lake) -> None:
+    process_bytes(b"<11>1 2025-07-21T10:00:00+02:00 - app 1234 - - disk failure\n")
+    (row,) = query(lake, "SELECT * FROM processed_logs")
+    assert row["level"] == "ERROR" and row["procid"] == "1234" and row["timestamp"] == datetime(2025, 7, 21, 8)
