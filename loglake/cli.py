@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -75,14 +76,15 @@ def _print_json(value: Any) -> None:
 def _summary_line(s: Summary) -> str:
     reasons = ", ".join(f"{k}={v}" for k, v in s.errors_by_reason.items())
     head = "[green]ok[/]" if s.status == "ok" else "[red]FAILED[/]"
+    joined = f", {s.joined} joined" if s.joined else ""
     text = (
-        f"{head} {s.source_uri}: {s.lines} lines → {s.processed} processed, {s.errors} errors, {s.blank} blank"
-        f" ({s.bytes:,} bytes, {s.seconds:.2f}s)"
+        f"{head} {escape(s.source_uri)} \\[{s.format or '?'}]: {s.lines} lines → {s.processed} processed, "
+        f"{s.errors} errors, {s.blank} blank{joined} ({s.bytes:,} bytes, {s.seconds:.2f}s)"
     )
     if reasons:
-        text += f"\n     errors by reason: {reasons}"
+        text += f"\n     errors by reason: {escape(reasons)}"
     if s.error:
-        text += f"\n     [red]{s.error}[/]"
+        text += f"\n     [red]{escape(s.error)}[/]"
     return text
 
 
@@ -99,6 +101,7 @@ def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
         "processed": sum(s.processed for s in items),
         "errors": sum(s.errors for s in items),
         "blank": sum(s.blank for s in items),
+        "joined": sum(s.joined for s in items),
         "errors_by_reason": dict(sorted(reasons.items())),
         "bytes": sum(s.bytes for s in items),
         "seconds": round(sum(s.seconds for s in items), 6),
@@ -395,6 +398,35 @@ def watch(ctx: click.Context, settle: float | None, as_json: bool) -> None:
         watcher.stop()
     if not as_json:
         err.print("stopped")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def formats(ctx: click.Context, as_json: bool) -> None:
+    """List the formats LogLake can parse (built-in and from loglake.toml), in detection order.
+
+    \b
+    Example:
+      loglake formats
+      loglake formats --json | jq '.[].name'
+    """
+    from loglake.formats import FormatRegistry
+
+    lake = _lake(ctx)
+    registry = FormatRegistry(lake.settings.formats)
+    items = [
+        {"name": f.name, "description": f.description, "example": f.example, "multiline": f.multiline}
+        for f in registry.ordered
+    ]
+    if as_json:
+        _print_json(items)
+        return
+    table = Table("format", "description", "example")
+    for item in items:
+        table.add_row(item["name"], item["description"], item["example"], end_section=False)
+    out.print(table)
 
 
 @main.command()

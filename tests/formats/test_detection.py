@@ -240,3 +240,22 @@ def test_every_parser_survives_arbitrary_bytes_and_accounts_for_every_line(fmt, 
         assert span >= 1
         spans += span
     assert spans == len(lines)
+
+
+def test_readme_format_example_is_valid_config(tmp_path) -> None:
+    """The README's 'Adding a format' block is what users copy: it must load and work."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from loglake.config import settings_from_toml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"### Adding a format.*?```toml\n(.*?)```", readme, re.S)
+    assert block is not None
+    settings = settings_from_toml(tomllib.loads(block.group(1)), str(tmp_path))
+    registry = FormatRegistry(settings.formats)
+    assert registry.detect([b"21.07.2025 10:00 W bob quota low"]).name == "legacy"
+    myapp = registry.by_name["myapp"].parse_line(b"2025-07-21T10:00:00Z WARN [t1] 1.5ms slow")
+    assert isinstance(myapp, dict) and myapp["took_ms"] == 1.5 and myapp["thread"] == "t1"
+    assert registry.forced("raw/nginx/access.log").name == "access_log"
