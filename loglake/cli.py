@@ -425,7 +425,7 @@ def formats(ctx: click.Context, as_json: bool) -> None:
         return
     table = Table("format", "description", "example")
     for item in items:
-        table.add_row(item["name"], item["description"], item["example"], end_section=False)
+        table.add_row(str(item["name"]), str(item["description"]), str(item["example"]))
     out.print(table)
 
 
