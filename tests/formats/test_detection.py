@@ -259,3 +259,49 @@ def test_readme_format_example_is_valid_config(tmp_path) -> None:
     myapp = registry.by_name["myapp"].parse_line(b"2025-07-21T10:00:00Z WARN [t1] 1.5ms slow")
     assert isinstance(myapp, dict) and myapp["took_ms"] == 1.5 and myapp["thread"] == "t1"
     assert registry.forced("raw/nginx/access.log").name == "access_log"
+
+
+FORMAT_NAMES = [f.name for f in BUILTIN]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(FORMAT_NAMES),
+    data=st.lists(
+        st.binary(max_size=60)
+        | st.sampled_from(
+            [
+                b"2025-07-21T10:00:00Z INFO ok",
+                b"Jun 14 15:16:01 host app[1]: m",
+                b"\tat x.y(Z.java:1)",
+                b"[",
+                b"]",
+                b'{"level": "info", "message": "m"}',
+                b"a=1 b=2",
+                b"version srcport",
+                b"",
+                b"\r",
+            ]
+        ),
+        max_size=30,
+    ).map(b"\n".join),
+)
+def test_a_run_never_crashes_and_accounts_for_every_line_whatever_the_format(tmp_path_factory, name, data) -> None:
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / "src").mkdir()
+    (root / "src" / "x.log").write_bytes(data)
+    lake = Lake.open(Settings(lake=str(root / "lake"), formats=FormatsConfig(default=name)))
+    from loglake.sources import ObjectRef
+    from loglake.storage import LocalStorage
+
+    summary = lake.pipeline().process(ObjectRef(LocalStorage(str(root / "src")), "x.log"))
+    assert not (summary.error or "").startswith("internal error"), summary.error
+    if summary.status == "failed":
+        assert "binary" in (summary.error or "")
+        return
+    physical = data.split(b"\n")
+    if physical[-1] == b"":
+        physical.pop()
+    assert summary.lines == len(physical) == summary.processed + summary.errors + summary.blank + summary.joined
+    assert query(lake, "SELECT count(*) AS n FROM processed_logs")[0]["n"] == summary.processed
+    assert query(lake, "SELECT count(*) AS n FROM errors_logs")[0]["n"] == summary.errors
