@@ -143,6 +143,21 @@ class CatalogConfig:
 
 
 @dataclass(frozen=True)
+class AwsConfig:
+    """Running on AWS: which raw objects to take, and the Glue/Athena side."""
+
+    raw_prefix: str = ""
+    """Only keys under this prefix are processed (e.g. `raw/`); empty takes every key."""
+    glue: bool = True
+    """Mirror tables and partitions into the Glue Data Catalog when the lake is on S3."""
+    athena_workgroup: str = "primary"
+    athena_output: str | None = None
+    """Where Athena writes results; default `<lake>/query-results/`."""
+    process_subscriptions: bool = True
+    """Process CloudWatch Logs subscription batches at once after writing them to the raw zone."""
+
+
+@dataclass(frozen=True)
 class WatchConfig:
     """Local event-driven mode."""
 
@@ -160,6 +175,7 @@ class Settings:
     processing: ProcessingConfig = field(default_factory=ProcessingConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     formats: FormatsConfig = field(default_factory=FormatsConfig)
+    aws: AwsConfig = field(default_factory=AwsConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
 
 
@@ -244,7 +260,7 @@ def _output_format(value: object, where: str) -> str:
 
 def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.toml") -> Settings:
     """Turn a parsed `loglake.toml` into Settings; every mistake names its key."""
-    known = {"rules", "processing", "catalog", "formats", "watch"}
+    known = {"rules", "processing", "catalog", "formats", "aws", "watch"}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise ConfigError(
@@ -293,13 +309,19 @@ def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.tom
         },
     )
     watch = _section(WatchConfig, doc.get("watch", {}), f"{where} [watch]", {})
-    return Settings(lake=lake, rules=rules, processing=processing, catalog=catalog, formats=formats, watch=watch)
+    aws = _section(AwsConfig, doc.get("aws", {}), f"{where} [aws]", {})
+    return Settings(
+        lake=lake, rules=rules, processing=processing, catalog=catalog, formats=formats, aws=aws, watch=watch
+    )
 
 
 def load_settings(lake: str | None = None, config_path: str | None = None) -> Settings:
-    """Resolve the lake (flag > `LOGLAKE_LAKE` > ./lake) and read its `loglake.toml` if there is one."""
-    root = lake or os.environ.get("LOGLAKE_LAKE") or "./lake"
+    """Resolve the lake (flag > `LOGLAKE_LAKE` > `s3://$PROCESSED_BUCKET` > ./lake) and read its `loglake.toml`."""
+    bucket = os.environ.get("PROCESSED_BUCKET")
+    root = lake or os.environ.get("LOGLAKE_LAKE") or (f"s3://{bucket}" if bucket else "./lake")
     path = config_path or os.environ.get("LOGLAKE_CONFIG")
+    if path is None and root.startswith("s3://"):
+        return _settings_in_bucket(root)
     if path is None and "://" not in root:
         candidate = os.path.join(root, "loglake.toml")
         path = candidate if os.path.exists(candidate) else None
@@ -313,6 +335,21 @@ def load_settings(lake: str | None = None, config_path: str | None = None) -> Se
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return settings_from_toml(doc, root, where=path)
+
+
+def _settings_in_bucket(root: str) -> Settings:
+    """`loglake.toml` stored at the root of an S3 lake, if there is one."""
+    from loglake.errors import ObjectNotFound
+    from loglake.storage import open_storage
+
+    try:
+        data = open_storage(root).read_bytes("loglake.toml")
+    except ObjectNotFound:
+        return Settings(lake=root)
+    try:
+        return settings_from_toml(tomllib.loads(data.decode()), root, where=f"{root}/loglake.toml")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{root}/loglake.toml: not valid TOML: {exc}") from exc
 
 
 def with_overrides(settings: Settings, **processing: Any) -> Settings:

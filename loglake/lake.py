@@ -22,7 +22,13 @@ class Lake:
     @classmethod
     def open(cls, settings: Settings) -> Lake:
         storage = open_storage(settings.lake)
-        return cls(settings, storage, LocalCatalog(storage, settings.catalog))
+        catalog = LocalCatalog(storage, settings.catalog)
+        if settings.lake.startswith("s3://") and settings.aws.glue:
+            from loglake.aws.glue import GlueCatalog
+
+            formats = {"processed": settings.processing.processed_format, "errors": settings.processing.errors_format}
+            catalog = GlueCatalog(storage, settings.catalog, formats)
+        return cls(settings, storage, catalog)
 
     @property
     def uri(self) -> str:

@@ -6,10 +6,7 @@ over its current files (widened), whether it was built incrementally or by `craw
 
 from __future__ import annotations
 
-import fcntl
-import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +16,7 @@ from loglake.catalog.types import merge_columns
 from loglake.config import CatalogConfig
 from loglake.errors import ObjectNotFound
 from loglake.records import ERROR_COLUMNS, PROCESSED_BASE_COLUMNS
-from loglake.storage import LocalStorage, Storage
+from loglake.storage import Storage
 
 CATALOG_KEY = "catalog/catalog.json"
 ZONES = ("processed", "errors")
@@ -36,21 +33,6 @@ class LocalCatalog:
         self.config = config
         self.table_of_zone = {"processed": config.processed_table, "errors": config.errors_table}
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Serialise read-modify-write between processes sharing a local lake."""
-        if not isinstance(self.storage, LocalStorage):
-            yield
-            return
-        path = self.storage.path("catalog/.lock")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
     def empty(self) -> dict[str, Any]:
         return {
             "database": self.config.database,
@@ -63,10 +45,9 @@ class LocalCatalog:
     def load(self) -> dict[str, Any]:
         """The catalog with derived columns and partitions filled in."""
         try:
-            doc = orjson.loads(self.storage.read_bytes(CATALOG_KEY))
-        except (ObjectNotFound, orjson.JSONDecodeError):
-            doc = self.empty()
-        return self._derive(doc)
+            return self._parse(self.storage.read_bytes(CATALOG_KEY))
+        except ObjectNotFound:
+            return self._parse(None)
 
     def _derive(self, doc: dict[str, Any]) -> dict[str, Any]:
         base = self.empty()
@@ -84,25 +65,32 @@ class LocalCatalog:
             table["rows"] = sum(f["rows"] for f in files.values())
         return doc
 
-    def _save(self, doc: dict[str, Any]) -> None:
-        doc["updated"] = _now()
+    def _serialise(self, doc: dict[str, Any]) -> bytes:
         slim = {
             "database": doc["database"],
-            "updated": doc["updated"],
+            "updated": _now(),
             "tables": {
                 name: {"zone": t["zone"], "location": t["location"], "files": t["files"]}
                 for name, t in doc["tables"].items()
             },
         }
-        self.storage.write_bytes(CATALOG_KEY, orjson.dumps(slim, option=orjson.OPT_INDENT_2))
+        return orjson.dumps(slim, option=orjson.OPT_INDENT_2)
+
+    def _parse(self, data: bytes | None) -> dict[str, Any]:
+        try:
+            doc = orjson.loads(data) if data else self.empty()
+        except orjson.JSONDecodeError:
+            doc = self.empty()
+        return self._derive(doc)
 
     def apply(self, added: Iterable[dict[str, Any]], removed: Iterable[str]) -> None:
         """Register committed files (`key, zone, dt, rows, columns`) and forget replaced ones."""
         added, removed = list(added), list(removed)
         if not added and not removed:
             return
-        with self._locked():
-            doc = self.load()
+
+        def change(current: bytes | None) -> bytes:
+            doc = self._parse(current)
             by_zone = {t["zone"]: t for t in doc["tables"].values()}
             for key in removed:
                 for table in by_zone.values():
@@ -113,15 +101,15 @@ class LocalCatalog:
                     "rows": out["rows"],
                     "columns": [list(c) for c in out["columns"]],
                 }
-            self._save(self._derive(doc))
+            return self._serialise(doc)
+
+        self.storage.update(CATALOG_KEY, change)
 
     def replace_all(self, files: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         """What `crawl` found, per zone, becomes the whole catalog."""
-        with self._locked():
-            doc = self.empty()
-            for table in doc["tables"].values():
-                for out in files.get(table["zone"], []):
-                    table["files"][out["key"]] = {"dt": out["dt"], "rows": out["rows"], "columns": out["columns"]}
-            doc = self._derive(doc)
-            self._save(doc)
-            return doc
+        doc = self.empty()
+        for table in doc["tables"].values():
+            for out in files.get(table["zone"], []):
+                table["files"][out["key"]] = {"dt": out["dt"], "rows": out["rows"], "columns": out["columns"]}
+        self.storage.update(CATALOG_KEY, lambda _current: self._serialise(doc))
+        return self._derive(doc)

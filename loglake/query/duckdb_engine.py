@@ -83,14 +83,59 @@ def _cell(value: Any) -> Any:
     return value
 
 
+ARROW_TYPES = {
+    "string": pa.string(),
+    "bigint": pa.int64(),
+    "int": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us"),
+    "array<string>": pa.list_(pa.string()),
+}
+
+
+def remote_dataset(storage: Storage, table: dict[str, Any]) -> Any:
+    """A pyarrow dataset over a remote lake's files with the catalog's (widened) schema."""
+    import pyarrow.dataset as ds
+
+    fs, base = storage.arrow_filesystem()
+    schema = pa.schema([(c, ARROW_TYPES.get(t, pa.string())) for c, t in table["columns"]] + [("dt", pa.string())])
+    partitioning = ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive")
+    parts = []
+    for ext, fmt in (("parquet", "parquet"), ("jsonl", "json")):
+        paths = [f"{base}/{k}" for k in sorted(table["files"]) if k.endswith("." + ext)]
+        if paths:
+            parts.append(
+                ds.dataset(
+                    paths,
+                    schema=schema,
+                    format=fmt,
+                    filesystem=fs,
+                    partitioning=partitioning,
+                    partition_base_dir=f"{base}/{table['zone']}",
+                )
+            )
+    if not parts:
+        return schema.empty_table()
+    return parts[0] if len(parts) == 1 else ds.dataset(parts)
+
+
 class DuckDBEngine:
     def __init__(self, storage: Storage, catalog: dict[str, Any]) -> None:
+        from loglake.storage import LocalStorage
+
         self.storage = storage
         self.con = duckdb.connect(":memory:")
         db = catalog["database"]
         self.con.execute(f"CREATE SCHEMA {_q(db)}")
         for name, table in catalog["tables"].items():
-            self.con.execute(f"CREATE VIEW {_q(db)}.{_q(name)} AS {view_sql(storage, table)}")
+            if isinstance(storage, LocalStorage):
+                self.con.execute(f"CREATE VIEW {_q(db)}.{_q(name)} AS {view_sql(storage, table)}")
+            else:
+                # DuckDB reads remote lakes through pyarrow's filesystems (no extension downloads needed).
+                hidden = f"__loglake_{name}"
+                self.con.register(hidden, remote_dataset(storage, table))
+                self.con.execute(f"CREATE VIEW {_q(db)}.{_q(name)} AS SELECT * FROM {_q(hidden)}")
         # Athena resolves unqualified names in the query's database; so do we.
         self.con.execute(f"SET schema = {_lit(db)}")
 

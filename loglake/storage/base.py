@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,17 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def stat(self, key: str) -> ObjectInfo:
         """Size and mtime; raises ObjectNotFound."""
+
+    @abc.abstractmethod
+    def update(self, key: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        """Atomic read-modify-write of a small object shared between processes (the catalog).
+
+        `change` gets the current bytes (None when absent) and may be called again on a conflict.
+        """
+
+    def arrow_filesystem(self) -> tuple[Any, str]:
+        """A pyarrow filesystem and the path prefix of key "" — how query engines read the lake."""
+        raise NotImplementedError
 
     def exists(self, key: str) -> bool:
         from loglake.errors import ObjectNotFound

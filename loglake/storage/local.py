@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from loglake.errors import ObjectError, ObjectNotFound, StorageError
 from loglake.storage.base import ObjectInfo, Storage
@@ -102,6 +103,28 @@ class LocalStorage(Storage):
                 raise ObjectNotFound(f"{self.path(key)}: no such object") from exc
             raise StorageError(f"{self.path(key)}: {exc.strerror}") from exc
         return ObjectInfo(key, st.st_size, st.st_mtime_ns)
+
+    def update(self, key: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        path = self.path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                try:
+                    with open(path, "rb") as fh:
+                        current: bytes | None = fh.read()
+                except FileNotFoundError:
+                    current = None
+                data = change(current)
+                self.write_bytes(key, data)
+                return data
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def arrow_filesystem(self) -> tuple[Any, str]:
+        import pyarrow.fs as pafs
+
+        return pafs.LocalFileSystem(), self.root
 
     def remove_empty_dirs(self, prefix: str) -> None:
         """Tidy folders left empty by replaced outputs (local only; buckets have no folders)."""

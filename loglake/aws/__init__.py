@@ -1,0 +1,1 @@
+"""Everything AWS-specific: event envelopes, the Lambda handler, SQS workers, Glue, Athena, deploy."""

@@ -1,0 +1,187 @@
+"""The Lambda entry point: `loglake.aws.handler.handler(event, context)`.
+
+Accepts direct S3 notifications, SQS messages wrapping them (partial batch responses), EventBridge
+"Object Created" events and CloudWatch Logs subscriptions. Logs are JSON lines; counts go out in
+CloudWatch Embedded Metric Format.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from loglake.aws import events as ev
+from loglake.config import Settings, load_settings
+from loglake.lake import ZONES, Lake
+from loglake.pipeline import Summary
+from loglake.sources import ObjectRef, is_hidden, matches
+from loglake.storage.s3 import S3Storage, s3_client, split_uri
+
+
+def log(level: str, message: str, **fields: Any) -> None:
+    """One JSON object per line: CloudWatch Logs Insights can filter on every field."""
+    record = {"level": level, "message": message, "time": datetime.now(UTC).isoformat(), **fields}
+    sys.stdout.write(orjson.dumps(record, default=str).decode() + "\n")
+    sys.stdout.flush()
+
+
+def emit_metrics(summary: Summary) -> None:
+    """CloudWatch Embedded Metric Format: metrics from a log line, no API calls."""
+    names = ("lines", "processed", "errors", "blank", "joined")
+    doc = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "LogLake",
+                    "Dimensions": [["Format"]],
+                    "Metrics": [{"Name": n, "Unit": "Count"} for n in names] + [{"Name": "seconds", "Unit": "Seconds"}],
+                }
+            ],
+        },
+        "Format": summary.format or "unknown",
+        "source_uri": summary.source_uri,
+        "seconds": summary.seconds,
+        **{n: getattr(summary, n) for n in names},
+    }
+    sys.stdout.write(orjson.dumps(doc).decode() + "\n")
+
+
+class ObjectFailed(Exception):
+    """The object could not be processed; its message must come back (retry, then DLQ)."""
+
+
+@dataclass
+class Runtime:
+    """What a warm Lambda (or a worker) keeps between events."""
+
+    settings: Settings
+    lake: Lake
+    lake_bucket: str
+    lake_prefix: str
+
+    @classmethod
+    def create(cls, settings: Settings | None = None) -> Runtime:
+        settings = settings or load_settings()
+        lake = Lake.open(settings)
+        bucket, prefix = split_uri(settings.lake) if settings.lake.startswith("s3://") else ("", "")
+        return cls(settings, lake, bucket, prefix)
+
+    def skip_reason(self, event: ev.ObjectEvent) -> str | None:
+        """Why an object is not ours to process; None when it is."""
+        if event.size == 0:
+            return "empty object"
+        key = event.key
+        if event.bucket == self.lake_bucket:
+            rel = key[len(self.lake_prefix) + 1 :] if self.lake_prefix else key
+            if (not self.lake_prefix or key.startswith(self.lake_prefix + "/")) and rel.split("/", 1)[0] in ZONES[1:]:
+                return "LogLake's own output (loop guard)"
+            if rel.startswith("_staging/"):
+                return "LogLake's own output (loop guard)"
+        if key.endswith("/"):
+            return "folder marker"
+        prefix = self.settings.aws.raw_prefix
+        if prefix and not key.startswith(prefix):
+            return f"outside the raw prefix `{prefix}`"
+        if not matches(key, self.settings.processing.suffixes):
+            return "suffix not configured in processing.suffixes"
+        if is_hidden(key):
+            return "hidden or temporary name"
+        return None
+
+    def process(self, event: ev.ObjectEvent) -> Summary | None:
+        reason = self.skip_reason(event)
+        if reason:
+            log("INFO", "skipped", bucket=event.bucket, key=event.key, reason=reason)
+            return None
+        storage = S3Storage(f"s3://{event.bucket}", client=s3_client())
+        summary = self.lake.pipeline().process(ObjectRef(storage, event.key))
+        emit_metrics(summary)
+        log("INFO" if summary.status == "ok" else "ERROR", "processed", **summary.to_json())
+        if summary.status != "ok":
+            raise ObjectFailed(f"{summary.source_uri}: {summary.error}")
+        return summary
+
+    def write_logs_batch(self, batch: ev.LogsBatch) -> str:
+        """A subscription delivery becomes one raw object (gzip JSON Lines), like the collector's."""
+        from loglake.aws.logs import raw_key, to_raw_object
+
+        data, first = to_raw_object(batch.log_group, batch.log_stream, batch.events, owner=batch.owner)
+        key = raw_key(self.settings.aws.raw_prefix or "raw/", batch.log_group, batch.log_stream, first, batch.events)
+        self.lake.storage.write_bytes(key, data)
+        return key
+
+
+_RUNTIME: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _RUNTIME
+    if _RUNTIME is None:
+        _RUNTIME = Runtime.create()
+    return _RUNTIME
+
+
+def _each(events: list[ev.ObjectEvent], rt: Runtime) -> None:
+    for event in events:
+        rt.process(event)
+
+
+def handle_sqs(
+    event: dict[str, Any], rt: Runtime, process: Callable[[list[ev.ObjectEvent], Runtime], None]
+) -> dict[str, Any]:
+    failures = []
+    for record in event["Records"]:
+        try:
+            objects = ev.sqs_body_events(record["body"])
+            if objects is None:
+                log("INFO", "skipped", reason="s3:TestEvent", message_id=record.get("messageId"))
+                continue
+            process(objects, rt)
+        except Exception as exc:
+            log("ERROR", "message failed", message_id=record.get("messageId"), error=str(exc))
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    rt = runtime()
+    kind = ev.kind(event)
+    if kind == "sqs":
+        return handle_sqs(event, rt, _each)
+    if kind == "s3":
+        if ev.is_test_event(event):
+            log("INFO", "skipped", reason="s3:TestEvent")
+            return {"processed": 0}
+        objects = ev.s3_records(event)
+        _each(objects, rt)
+        return {"processed": len(objects)}
+    if kind == "eventbridge":
+        objects = ev.eventbridge_object(event)
+        _each(objects, rt)
+        return {"processed": len(objects)}
+    if kind == "logs":
+        batch = ev.logs_batch(event)
+        if batch is None:
+            log("INFO", "skipped", reason="CONTROL_MESSAGE")
+            return {"written": 0}
+        key = rt.write_logs_batch(batch)
+        log("INFO", "subscription batch written", key=key, events=len(batch.events), log_group=batch.log_group)
+        if rt.settings.aws.process_subscriptions:
+            rt.lake.pipeline().process(ObjectRef(rt.lake.storage, key))
+        return {"written": len(batch.events), "key": key}
+    log("WARN", "unrecognised event shape", keys=sorted(event)[:10])
+    return {"processed": 0, "error": "unrecognised event"}
+
+
+def reset() -> None:
+    """Forget the warm state (tests, or after changing the environment)."""
+    global _RUNTIME
+    _RUNTIME = None
+    s3_client.cache_clear()

@@ -1,0 +1,190 @@
+"""S3 (or any S3-compatible endpoint) as the lake. AWS specifics stay in this file.
+
+Reads stream (the body is never held whole), writes spool to a temp file and go up with the
+managed transfer (multipart past 8 MiB), S3 errors become LogLake errors in one place, and
+botocore's adaptive retry mode handles throttling and 5xx with backoff.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+from loglake.errors import ObjectError, ObjectNotFound, StorageError, Transient
+from loglake.storage.base import ObjectInfo, Storage
+
+RETRY_CONFIG = {"retries": {"mode": "adaptive", "max_attempts": 10}}
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=8)
+def s3_client(service: str = "s3") -> Any:
+    """A boto3 client (cached: warm Lambdas reuse it) honouring region, profile and AWS_ENDPOINT_URL[_S3]."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(service, config=Config(**RETRY_CONFIG))  # type: ignore[arg-type]
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` → (`bucket`, `some/prefix`)."""
+    rest = uri[len("s3://") :]
+    bucket, _, prefix = rest.partition("/")
+    return bucket, prefix.strip("/")
+
+
+def translate(exc: Exception, bucket: str, key: str) -> Exception:
+    """S3 error codes → LogLake errors naming bucket and key, with what to do."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    where = f"s3://{bucket}/{key}"
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return ObjectNotFound(f"{where}: no such object")
+    if code == "NoSuchBucket":
+        return ObjectError(where, f"bucket `{bucket}` does not exist", hint="check the bucket name and region")
+    if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return ObjectError(where, f"access denied ({code})", hint="check the IAM policy allows this call on the bucket")
+    if code in ("SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "503", "500"):
+        return Transient(f"{where}: S3 is throttling or failing ({code}); retry later")
+    return StorageError(f"{where}: {code or type(exc).__name__}: {exc}")
+
+
+class _Body(io.RawIOBase):
+    """A botocore StreamingBody as a raw binary stream (so it can be buffered and decompressed)."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.body.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        self.body.close()
+        super().close()
+
+
+class S3Storage(Storage):
+    def __init__(self, uri: str, client: Any = None) -> None:
+        self.bucket, self.prefix = split_uri(uri)
+        self.client = client or s3_client()
+
+    def __repr__(self) -> str:
+        return f"S3Storage(s3://{self.bucket}/{self.prefix})"
+
+    def _key(self, key: str) -> str:
+        key = key.lstrip("/")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _rel(self, full: str) -> str:
+        return full[len(self.prefix) + 1 :] if self.prefix else full
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    def open_read(self, key: str) -> BinaryIO:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            raise translate(exc, self.bucket, self._key(key)) from exc
+        return io.BufferedReader(_Body(response["Body"]), 1 << 20)  # type: ignore[return-value]
+
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[BinaryIO]:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            yield spool  # type: ignore[misc]
+            spool.seek(0)
+            try:
+                self.client.upload_fileobj(spool, self.bucket, self._key(key))
+            except Exception as exc:
+                raise translate(exc, self.bucket, self._key(key)) from exc
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        except Exception as exc:
+            raise translate(exc, self.bucket, self._key(key)) from exc
+
+    def move(self, src: str, dst: str) -> None:
+        try:
+            self.client.copy({"Bucket": self.bucket, "Key": self._key(src)}, self.bucket, self._key(dst))
+        except Exception as exc:
+            raise translate(exc, self.bucket, self._key(src)) from exc
+        self.delete(src)
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            err = translate(exc, self.bucket, self._key(key))
+            if not isinstance(err, ObjectNotFound):
+                raise err from exc
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
+            ):
+                for obj in page.get("Contents", []):
+                    if obj["Key"].endswith("/"):
+                        continue  # folder markers are not objects
+                    yield ObjectInfo(self._rel(obj["Key"]), obj["Size"], int(obj["LastModified"].timestamp() * 1e9))
+        except Exception as exc:
+            raise translate(exc, self.bucket, self._key(prefix)) from exc
+
+    def stat(self, key: str) -> ObjectInfo:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as exc:
+            raise translate(exc, self.bucket, self._key(key)) from exc
+        return ObjectInfo(key, head["ContentLength"], int(head["LastModified"].timestamp() * 1e9))
+
+    def etag(self, key: str) -> str:
+        return str(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ETag"])
+
+    def update(self, key: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        """Optimistic concurrency with S3 conditional writes: If-Match the ETag we read, or If-None-Match."""
+        full = self._key(key)
+        for attempt in range(50):
+            try:
+                got = self.client.get_object(Bucket=self.bucket, Key=full)
+                current, etag = got["Body"].read(), got["ETag"]
+            except Exception as exc:
+                if not isinstance(translate(exc, self.bucket, full), ObjectNotFound):
+                    raise translate(exc, self.bucket, full) from exc
+                current, etag = None, None
+            data = change(current)
+            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=data, **condition)
+                return data
+            except Exception as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+                if code not in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                    raise translate(exc, self.bucket, full) from exc
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+        raise Transient(f"s3://{self.bucket}/{full}: too many concurrent updates; retry later")
+
+    def arrow_filesystem(self) -> tuple[Any, str]:
+        import pyarrow.fs as pafs
+
+        endpoint = self.client.meta.endpoint_url
+        creds = self.client._request_signer._credentials
+        frozen = creds.get_frozen_credentials() if creds else None
+        kwargs: dict[str, Any] = {"region": self.client.meta.region_name or "us-east-1"}
+        if frozen is not None:
+            kwargs.update(access_key=frozen.access_key, secret_key=frozen.secret_key, session_token=frozen.token)
+        if endpoint and "amazonaws.com" not in endpoint:
+            scheme, _, host = endpoint.partition("://")
+            kwargs.update(endpoint_override=host, scheme=scheme)
+        return pafs.S3FileSystem(**kwargs), f"{self.bucket}/{self.prefix}".rstrip("/")

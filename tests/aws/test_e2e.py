@@ -1,0 +1,127 @@
+"""Raw bucket → S3 notification → SQS → worker → processed bucket → Glue → DuckDB over S3."""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+import orjson
+import pytest
+
+from loglake.aws.handler import Runtime
+from loglake.aws.worker import run_worker
+from loglake.config import load_settings
+from loglake.lake import Lake
+from loglake.query.duckdb_engine import DuckDBEngine
+from tests.conftest import jl, rec
+
+RAW, LAKE = "loglake-raw", "loglake-processed"
+KEYS = ["app one.log", "team+a/b%20c.log", "ünïcödé/日志.log"]
+
+
+def setup_pipeline(max_receive: int = 2) -> tuple[str, str]:
+    s3 = boto3.client("s3")
+    sqs = boto3.client("sqs")
+    s3.create_bucket(Bucket=RAW)
+    s3.create_bucket(Bucket=LAKE)
+    dlq = sqs.create_queue(QueueName="loglake-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(
+        QueueName="loglake-events",
+        Attributes={
+            "RedrivePolicy": orjson.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive}).decode()
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=RAW,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".log"}]}},
+                }
+            ]
+        },
+    )
+    return queue, dlq
+
+
+def drain(queue: str, runtime: Runtime, **kw) -> object:
+    return run_worker(queue, runtime, until_empty=True, wait_seconds=1, visibility=30, retry_delay=0, **kw)
+
+
+def lake_counts(lake: Lake) -> dict[str, int]:
+    engine = DuckDBEngine(lake.storage, lake.catalog.load())
+    p = engine.run("SELECT count(*) AS n FROM processed_logs", save=False).rows[0]["n"]
+    e = engine.run("SELECT count(*) AS n FROM errors_logs", save=False).rows[0]["n"]
+    return {"processed": p, "errors": e}
+
+
+@pytest.mark.slow
+def test_end_to_end_on_s3_sqs_glue(aws, monkeypatch) -> None:
+    monkeypatch.setenv("PROCESSED_BUCKET", LAKE)  # as in the tutorial; LOGLAKE_LAKE unset
+    queue, dlq = setup_pipeline()
+    s3 = boto3.client("s3")
+    body = jl(rec(http={"status": 200}), rec(level="warn", timestamp="2025-07-22T00:00:00Z"), b"not json")
+    for key in KEYS:
+        s3.put_object(Bucket=RAW, Key=key, Body=body)
+    s3.put_object(Bucket=RAW, Key="poison.log", Body=bytes(range(256)) * 64)
+    s3.put_object(Bucket=RAW, Key="empty.log", Body=b"")
+
+    runtime = Runtime.create(load_settings())
+    assert runtime.settings.lake == f"s3://{LAKE}"
+    stats = drain(queue, runtime)
+    assert stats.failed >= 2  # the poison object, once per receive
+    processed_sources = sorted(o["source_uri"] for o in stats.objects if o["status"] == "ok")
+    assert processed_sources == sorted(f"s3://{RAW}/{k}" for k in KEYS)
+
+    # outputs in the processed bucket, no folder markers, nothing left in staging
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=LAKE).get("Contents", [])]
+    assert any(k.startswith("processed/dt=2025-07-21/") and k.endswith(".parquet") for k in keys)
+    assert any(k.startswith("errors/dt=") for k in keys)
+    assert not any(k.endswith("/") or k.startswith("_staging/") for k in keys)
+
+    # Glue: database, both tables, partitions
+    glue = boto3.client("glue")
+    tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="log_analytics_db")["TableList"]}
+    assert set(tables) == {"processed_logs", "errors_logs"}
+    cols = {c["Name"]: c["Type"] for c in tables["processed_logs"]["StorageDescriptor"]["Columns"]}
+    assert cols["http_status"] == "bigint" and cols["level"] == "string"
+    assert tables["processed_logs"]["StorageDescriptor"]["Location"] == f"s3://{LAKE}/processed/"
+    parts = glue.get_partitions(DatabaseName="log_analytics_db", TableName="processed_logs")["Partitions"]
+    assert sorted(p["Values"][0] for p in parts) == ["2025-07-21", "2025-07-22"]
+
+    # DuckDB over the S3 lake
+    lake = Lake.open(load_settings())
+    assert lake_counts(lake) == {"processed": 6, "errors": 3}
+    engine = DuckDBEngine(lake.storage, lake.catalog.load())
+    by_level = engine.run(
+        'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level ORDER BY level',
+        save=False,
+    ).rows
+    assert by_level == [{"level": "INFO", "log_count": 3}, {"level": "WARN", "log_count": 3}]
+
+    # the poison object ended in the DLQ after maxReceiveCount
+    sqs = boto3.client("sqs")
+    dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert len(dead) == 1 and "poison.log" in dead[0]["Body"]
+
+    # a duplicated event and a re-upload do not double rows
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": RAW}, "object": {"key": "app+one.log", "size": len(body)}},
+            }
+        ]
+    }
+    sqs.send_message(QueueUrl=queue, MessageBody=orjson.dumps(event).decode())
+    sqs.send_message(QueueUrl=queue, MessageBody=orjson.dumps(event).decode())
+    s3.put_object(Bucket=RAW, Key=KEYS[1], Body=body)
+    time.sleep(0.1)
+    stats = drain(queue, runtime)
+    assert stats.failed == 0 and len(stats.objects) == 3
+    assert lake_counts(Lake.open(load_settings())) == {"processed": 6, "errors": 3}
