@@ -326,9 +326,12 @@ def _print_result(result: Any, fmt: str) -> None:
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--no-save", is_flag=True, help="Do not save the result as CSV under query-results/.")
+@click.option(
+    "--engine", type=click.Choice(["duckdb", "athena"]), default="duckdb", show_default=True, help="Where the SQL runs."
+)
 @click.pass_context
 @friendly
-def query(ctx: click.Context, sql: str, fmt: str, no_save: bool) -> None:
+def query(ctx: click.Context, sql: str, fmt: str, no_save: bool, engine: str) -> None:
     """Run read-only SQL over the catalog's tables (DuckDB).
 
     Tables are "log_analytics_db"."processed_logs" and "log_analytics_db"."errors_logs"; the
@@ -339,12 +342,23 @@ def query(ctx: click.Context, sql: str, fmt: str, no_save: bool) -> None:
     Example:
       loglake query 'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level'
       loglake query 'SELECT error_code, COUNT(*) FROM errors_logs GROUP BY 1' --format json
+      loglake --lake s3://my-processed-bucket query --engine athena 'SELECT * FROM errors_logs LIMIT 10'
     """
     from loglake.query.duckdb_engine import DuckDBEngine
 
     lake = _lake(ctx)
-    engine = DuckDBEngine(lake.storage, lake.catalog.load())
-    result = engine.run(sql, save=not no_save)
+    if engine == "athena":
+        from loglake.query.athena import AthenaEngine
+
+        output = lake.settings.aws.athena_output or lake.storage.uri("query-results/")
+        athena = AthenaEngine(lake.settings.catalog.database, lake.settings.aws.athena_workgroup, output)
+        result = athena.run(sql)
+        _print_result(result, fmt)
+        err.print(
+            f"Athena query {result.query_id}: {athena.bytes_scanned:,} bytes scanned; results at {result.saved_to}"
+        )
+        return
+    result = DuckDBEngine(lake.storage, lake.catalog.load()).run(sql, save=not no_save)
     _print_result(result, fmt)
     if result.saved_to:
         err.print(f"saved to {result.saved_to}")
@@ -427,6 +441,154 @@ def formats(ctx: click.Context, as_json: bool) -> None:
     for item in items:
         table.add_row(str(item["name"]), str(item["description"]), str(item["example"]))
     out.print(table)
+
+
+@main.command()
+@click.option(
+    "--queue-url", required=True, envvar="LOGLAKE_QUEUE_URL", help="The SQS queue receiving S3 notifications."
+)
+@click.option("--until-empty", is_flag=True, help="Exit once the queue has no visible messages (batch jobs, tests).")
+@click.option("--wait", default=20, show_default=True, help="Long-poll seconds per receive.")
+@click.option(
+    "--visibility",
+    default=300,
+    show_default=True,
+    help="Seconds a message stays hidden while processed (extended as needed).",
+)
+@click.option("--retry-delay", default=30, show_default=True, help="Seconds before a failed message is retried.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's counts as JSON at the end.")
+@click.pass_context
+@friendly
+def worker(
+    ctx: click.Context, queue_url: str, until_empty: bool, wait: int, visibility: int, retry_delay: int, as_json: bool
+) -> None:
+    """Process S3 notifications from an SQS queue; run as many workers as you like, anywhere.
+
+    Each message is deleted once its object is committed; failures return to the queue and, after
+    the queue's maxReceiveCount, go to its dead-letter queue. Exit code 1 when some failed.
+
+    \b
+    Example:
+      loglake --lake s3://my-processed-bucket worker --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/loglake-events
+      loglake worker --queue-url "$QUEUE" --until-empty --json
+    """
+    from loglake.aws import handler as handler_mod
+    from loglake.aws.handler import Runtime
+    from loglake.aws.worker import run_worker
+
+    settings = load_settings(ctx.obj["lake"], ctx.obj["config"])
+    handler_mod.LOG_STREAM = sys.stderr  # stdout stays machine-readable
+    try:
+        stats = run_worker(
+            queue_url,
+            Runtime.create(settings),
+            until_empty=until_empty,
+            wait_seconds=wait,
+            visibility=visibility,
+            retry_delay=retry_delay,
+        )
+    finally:
+        handler_mod.LOG_STREAM = None
+    counts = {k: getattr(stats, k) for k in ("received", "succeeded", "failed", "skipped")}
+    if as_json:
+        _print_json({**counts, "objects": stats.objects})
+    else:
+        out.print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    ctx.exit(SOME_FAILED if stats.failed else OK)
+
+
+@main.command()
+@click.option("--output", default="dist/loglake-lambda.zip", show_default=True, help="Where to write the zip.")
+@click.option("--arch", type=click.Choice(["arm64", "x86_64"]), default="arm64", show_default=True)
+@click.option("--python", "python_version", default="3.12", show_default=True, help="Lambda runtime's Python version.")
+@click.pass_context
+@friendly
+def package(ctx: click.Context, output: str, arch: str, python_version: str) -> None:
+    """Build the Lambda deployment zip from manylinux wheels (arm64 by default).
+
+    \b
+    Example:
+      loglake package --output dist/loglake-lambda.zip
+    """
+    from loglake.aws.deploy import build_zip
+
+    with err.status(f"installing wheels for {arch} / Python {python_version}"):
+        path = build_zip(output, arch=arch, python=python_version)
+    out.print(f"built {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@main.command()
+@click.option("--stack-name", default="loglake", show_default=True)
+@click.option(
+    "--zip",
+    "zip_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A zip from `loglake package` (built now if omitted).",
+)
+@click.option("--memory", default=512, show_default=True, help="Lambda memory in MB.")
+@click.option("--timeout", default=300, show_default=True, help="Lambda timeout in seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stack's outputs as JSON.")
+@click.pass_context
+@friendly
+def deploy(ctx: click.Context, stack_name: str, zip_path: str | None, memory: int, timeout: int, as_json: bool) -> None:
+    """Create (or update) the CloudFormation stack and upload the processor's code.
+
+    Builds the raw and processed buckets, the S3 → SQS notification with its DLQ, the Lambda with
+    partial batch responses, least-privilege IAM, the Glue database, an Athena workgroup and alarms.
+
+    \b
+    Example:
+      loglake deploy --stack-name loglake
+      aws s3 cp app.log s3://$(loglake deploy --json | jq -r .RawBucketName)/
+    """
+    from pathlib import Path
+
+    from loglake.aws.deploy import build_zip
+    from loglake.aws.deploy import deploy as run_deploy
+
+    zip_file = Path(zip_path) if zip_path else None
+    if zip_file is None:
+        with err.status("building the Lambda zip"):
+            zip_file = build_zip("dist/loglake-lambda.zip")
+    params = {
+        "LambdaMemory": str(memory),
+        "LambdaTimeout": str(timeout),
+        "QueueVisibilityTimeout": str(max(6 * timeout, 30)),
+    }
+    outputs = run_deploy(stack_name, zip_file, params, progress=lambda m: err.print(m))
+    if as_json:
+        _print_json(outputs)
+    else:
+        for key, value in outputs.items():
+            out.print(f"{key}: {value}")
+
+
+@main.command()
+@click.option("--stack-name", default="loglake", show_default=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def destroy(ctx: click.Context, stack_name: str, yes: bool, as_json: bool) -> None:
+    """Empty the stack's buckets and delete the stack: back to nothing.
+
+    Only buckets the stack created are emptied; no other bucket is touched.
+
+    \b
+    Example:
+      loglake destroy --stack-name loglake --yes
+    """
+    from loglake.aws.deploy import destroy as run_destroy
+
+    if not yes:
+        click.confirm(f"Delete stack {stack_name} and everything in its buckets?", abort=True)
+    emptied = run_destroy(stack_name, progress=lambda m: err.print(m))
+    if as_json:
+        _print_json({"stack": stack_name, "emptied": emptied})
+    else:
+        buckets = ", ".join(f"{b} ({n} objects)" for b, n in emptied.items()) or "no buckets"
+        out.print(f"deleted stack {stack_name}; emptied {buckets}")
 
 
 @main.command()

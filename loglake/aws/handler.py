@@ -23,12 +23,20 @@ from loglake.pipeline import Summary
 from loglake.sources import ObjectRef, is_hidden, matches
 from loglake.storage.s3 import S3Storage, s3_client, split_uri
 
+LOG_STREAM: Any = None
+"""Where structured logs go: stdout in Lambda (CloudWatch reads it); the CLI worker sets stderr."""
+
+
+def _stream() -> Any:
+    return LOG_STREAM or sys.stdout
+
 
 def log(level: str, message: str, **fields: Any) -> None:
     """One JSON object per line: CloudWatch Logs Insights can filter on every field."""
     record = {"level": level, "message": message, "time": datetime.now(UTC).isoformat(), **fields}
-    sys.stdout.write(orjson.dumps(record, default=str).decode() + "\n")
-    sys.stdout.flush()
+    stream = _stream()
+    stream.write(orjson.dumps(record, default=str).decode() + "\n")
+    stream.flush()
 
 
 def emit_metrics(summary: Summary) -> None:
@@ -50,7 +58,7 @@ def emit_metrics(summary: Summary) -> None:
         "seconds": summary.seconds,
         **{n: getattr(summary, n) for n in names},
     }
-    sys.stdout.write(orjson.dumps(doc).decode() + "\n")
+    _stream().write(orjson.dumps(doc).decode() + "\n")
 
 
 class ObjectFailed(Exception):
@@ -182,6 +190,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 def reset() -> None:
     """Forget the warm state (tests, or after changing the environment)."""
-    global _RUNTIME
+    global _RUNTIME, LOG_STREAM
     _RUNTIME = None
+    LOG_STREAM = None
     s3_client.cache_clear()

@@ -1,0 +1,158 @@
+"""The CloudFormation template (cfn-lint, moto's CloudFormation), deploy/destroy, the Lambda zip, the worker CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import boto3
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from loglake.aws.deploy import TEMPLATE
+from loglake.cli import main
+
+
+def test_template_passes_cfn_lint() -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    done = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_template_has_what_the_tutorial_builds_by_hand() -> None:
+    from cfnlint.decode import decode_str
+
+    doc, problems = decode_str(TEMPLATE.read_text())
+    assert not problems
+    types = {r["Type"] for r in doc["Resources"].values()}
+    assert {
+        "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::Lambda::Function",
+        "AWS::Lambda::EventSourceMapping", "AWS::IAM::Role", "AWS::Glue::Database", "AWS::Athena::WorkGroup",
+        "AWS::CloudWatch::Alarm", "AWS::Logs::LogGroup",
+    } <= types  # fmt: skip
+    fn = doc["Resources"]["ProcessorFunction"]["Properties"]
+    assert fn["Runtime"] == "python3.12" and fn["Architectures"] == ["arm64"]
+    mapping = doc["Resources"]["ProcessorEventSource"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    raw = doc["Resources"]["RawBucket"]["Properties"]
+    assert raw["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True and "BucketEncryption" in raw
+    rules = raw["NotificationConfiguration"]["QueueConfigurations"][0]["Filter"]["S3Key"]["Rules"]
+    assert (
+        rules == [{"Name": "suffix", "Value": {"Ref": "RawSuffix"}}]
+        and doc["Parameters"]["RawSuffix"]["Default"] == ".log"
+    )
+    statements = doc["Resources"]["ProcessorRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    read_raw = next(s for s in statements if s["Sid"] == "ReadRaw")
+    assert read_raw["Action"] == "s3:GetObject"
+    assert all(s.get("Resource") != "*" for s in statements)  # nothing on every resource
+
+
+def fake_zip(tmp_path: Path) -> Path:
+    path = tmp_path / "code.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("index.py", "def handler(event, context):\n    return {}\n")
+    return path
+
+
+@pytest.mark.slow
+def test_deploy_and_destroy_in_moto_cloudformation(aws, tmp_path) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="someone-elses-bucket")
+    s3.put_object(Bucket="someone-elses-bucket", Key="keep.txt", Body=b"mine")
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["deploy", "--stack-name", "llk", "--zip", str(fake_zip(tmp_path)), "--json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    outputs = orjson.loads(result.stdout)
+    raw, processed = outputs["RawBucketName"], outputs["ProcessedBucketName"]
+    assert raw.startswith("llk-raw-") and processed.startswith("llk-processed-")
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert {raw, processed} <= buckets
+    # the code went into the stack's own bucket and the function points at it
+    assert s3.head_object(Bucket=processed, Key="_deploy/loglake-lambda.zip")["ContentLength"] > 0
+    fn = boto3.client("lambda").get_function(FunctionName=outputs["FunctionName"])
+    assert fn["Configuration"]["Runtime"] == "python3.12"
+    queue_attrs = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["QueueUrl"], AttributeNames=["RedrivePolicy"]
+    )
+    assert orjson.loads(queue_attrs["Attributes"]["RedrivePolicy"])["maxReceiveCount"] in (5, "5")
+    # a second deploy updates in place
+    again = runner.invoke(
+        main, ["deploy", "--stack-name", "llk", "--zip", str(fake_zip(tmp_path)), "--json"], catch_exceptions=False
+    )
+    assert again.exit_code == 0, again.output
+
+    s3.put_object(Bucket=raw, Key="app.log", Body=b"{}")
+    s3.put_object(Bucket=processed, Key="processed/dt=2025-07-21/x.parquet", Body=b"x")
+    gone = runner.invoke(main, ["destroy", "--stack-name", "llk", "--yes", "--json"], catch_exceptions=False)
+    assert gone.exit_code == 0, gone.output
+    emptied = orjson.loads(gone.stdout)["emptied"]
+    assert set(emptied) == {raw, processed}
+    remaining = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert raw not in remaining and processed not in remaining
+    assert s3.get_object(Bucket="someone-elses-bucket", Key="keep.txt")["Body"].read() == b"mine"
+
+
+def test_destroy_of_a_missing_stack_is_a_clear_error(aws) -> None:
+    result = CliRunner().invoke(main, ["destroy", "--stack-name", "nope", "--yes"])
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+@pytest.mark.slow
+def test_lambda_zip_builds_and_its_handler_imports_in_a_clean_interpreter(tmp_path) -> None:
+    """Built for this machine's platform so it can be imported here; `loglake package` defaults to arm64."""
+    import platform
+
+    from loglake.aws.deploy import build_zip
+
+    machine = {"x86_64": "manylinux2014_x86_64", "aarch64": "manylinux2014_aarch64"}[platform.machine()]
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    path = build_zip(tmp_path / "lambda.zip", python=py, platform=machine)
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        assert {"index.py", "loglake/aws/handler.py"} <= names
+        assert not any(n.startswith(("duckdb/", "rich/", "click/")) for n in names)
+        zf.extractall(tmp_path / "unzipped")
+    # -S -I: no site-packages at all — only the standard library and the zip's contents
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import index; print(index.handler.__module__)"
+    done = subprocess.run(
+        [sys.executable, "-S", "-I", "-c", code, str(tmp_path / "unzipped")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "loglake.aws.handler"
+
+
+@pytest.mark.slow
+def test_worker_cli_drains_the_queue(aws, tmp_path, monkeypatch) -> None:
+    from tests.aws.test_e2e import LAKE, RAW, setup_pipeline
+    from tests.conftest import jl, rec
+
+    queue, _ = setup_pipeline()
+    boto3.client("s3").put_object(Bucket=RAW, Key="a b.log", Body=jl(rec(), rec()))
+    result = CliRunner().invoke(
+        main,
+        ["--lake", f"s3://{LAKE}", "worker", "--queue-url", queue, "--until-empty", "--wait", "1", "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    assert doc["succeeded"] >= 1 and doc["failed"] == 0
+    assert [o["processed"] for o in doc["objects"]] == [2]
+
+
+def test_athena_engine_drives_the_api(aws) -> None:
+    """moto's Athena runs no SQL: this checks the calls, polling and result handling, not results."""
+    from loglake.query.athena import AthenaEngine
+
+    boto3.client("s3").create_bucket(Bucket="results")
+    engine = AthenaEngine("log_analytics_db", "primary", "s3://results/query-results/", poll=0.01)
+    result = engine.run('SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level')
+    assert result.query_id and result.rows == []
+    from loglake.errors import QueryError
+
+    with pytest.raises(QueryError, match="read-only"):
+        engine.run("DROP TABLE processed_logs")
