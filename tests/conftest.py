@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
+from loglake.aws import handler as handler_mod
 from loglake.cli import main
 from loglake.config import Settings
 from loglake.lake import Lake
@@ -81,3 +83,57 @@ def query(lake: Lake, sql: str) -> list[dict[str, Any]]:
 
 def visible_files(root: Path, zone: str) -> list[Path]:
     return sorted(p for p in (root / zone).rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+
+
+# --- AWS: a real HTTP endpoint (moto's server on 127.0.0.1), reset before every test ---
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory) -> Iterator[str]:
+    """moto's server in its own process, so clients that hold the GIL (pyarrow under DuckDB) cannot starve it."""
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(tmp_path_factory.mktemp("moto") / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(f"moto server did not start on {endpoint}") from None
+            time.sleep(0.1)
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Environment pointing boto3 (and so LogLake) at a freshly reset moto server."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).read()
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "LOGLAKE_LAKE", "PROCESSED_BUCKET", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    handler_mod.reset()
+    yield moto_endpoint
+    handler_mod.reset()

@@ -37,7 +37,9 @@ def describe_file(storage: Storage, key: str) -> dict[str, Any] | None:
     if match is None:
         return None
     if key.endswith(".parquet"):
-        with storage.open_read(key) as fh:
+        # Footers only, through a seekable (ranged-read) file: nothing else of the data is read.
+        fs, base = storage.arrow_filesystem()
+        with fs.open_input_file(f"{base}/{key}") as fh:
             meta = pq.ParquetFile(fh).metadata
             schema = meta.schema.to_arrow_schema()
             columns = [(f.name, athena_type(f.type)) for f in schema]

@@ -125,3 +125,33 @@ def test_end_to_end_on_s3_sqs_glue(aws, monkeypatch) -> None:
     stats = drain(queue, runtime)
     assert stats.failed == 0 and len(stats.objects) == 3
     assert lake_counts(Lake.open(load_settings())) == {"processed": 6, "errors": 3}
+
+
+def test_crawl_ddl_and_jsonl_serde_on_an_s3_lake(aws, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from loglake.cli import main
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=LAKE)
+    s3.put_object(Bucket=LAKE, Key="loglake.toml", Body=b'[processing]\nprocessed_format = "jsonl"\n')
+    src = tmp_path / "a.log"
+    src.write_bytes(jl(rec(http={"status": 500}), b"oops"))
+    runner = CliRunner()
+    lake = ["--lake", f"s3://{LAKE}"]
+    assert runner.invoke(main, [*lake, "process", str(src)], catch_exceptions=False).exit_code == 1
+    s3.delete_object(Bucket=LAKE, Key="catalog/catalog.json")
+    result = runner.invoke(main, [*lake, "crawl", "--ddl", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    assert doc["tables"]["processed_logs"]["rows"] == 1 and doc["tables"]["errors_logs"]["rows"] == 1
+    assert f"LOCATION 's3://{LAKE}/processed/'" in doc["ddl"] and "org.openx.data.jsonserde.JsonSerDe" in doc["ddl"]
+    table = boto3.client("glue").get_table(DatabaseName="log_analytics_db", Name="processed_logs")["Table"]
+    assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    errors = boto3.client("glue").get_table(DatabaseName="log_analytics_db", Name="errors_logs")["Table"]
+    assert errors["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+    got = runner.invoke(main, [*lake, "query", "SELECT http_status FROM processed_logs", "--format", "json"])
+    assert got.exit_code == 0, got.output
+    assert orjson.loads(got.stdout) == [{"http_status": 500}]
+    results = [o["Key"] for o in s3.list_objects_v2(Bucket=LAKE, Prefix="query-results/")["Contents"]]
+    assert len(results) == 1 and results[0].endswith(".csv")
