@@ -9,6 +9,7 @@ import base64
 import re
 import time
 import traceback
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -102,9 +103,10 @@ class Pipeline:
         except LogLakeError as exc:
             previous = None
             summary.error = f"earlier interrupted commit could not be recovered: {exc}"
-        clear_staging(self.lake, sid)
+        # Locally one process handles an object at a time; on S3 a duplicate event may be in flight elsewhere.
+        clear_staging(self.lake, sid, older_than=self.lake.stale_staging_seconds)
         now = datetime.now(UTC).replace(tzinfo=None)
-        attempt = f"{int(time.time() * 1000):x}"
+        attempt = f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
         name = f"{_stem(ref.name)}-{sid}"
         staging = f"{STAGING}/{sid}/{attempt}"
         proc = self.settings.processing
@@ -144,7 +146,7 @@ class Pipeline:
         if summary.status == "failed" and summary.lines == 0:
             valid.abort()
             invalid.abort()
-            clear_staging(self.lake, sid)
+            clear_staging(self.lake, sid, attempt=attempt)
             summary.seconds = round(time.perf_counter() - started, 6)
             self._record_failure(sid, uri, summary, fingerprint, previous)
             return summary

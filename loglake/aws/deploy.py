@@ -125,6 +125,8 @@ def deploy(stack_name: str, zip_path: Path | None, parameters: dict[str, str], p
     stack = describe(stack_name)
     assert stack is not None
     outputs = _outputs(stack)
+    outputs.setdefault("AthenaWorkGroup", f"{stack_name}-workgroup")  # the template's name for it
+    _write_lake_settings(outputs, progress)
     if zip_path is not None:
         progress(f"uploading {zip_path.name} to s3://{outputs['ProcessedBucketName']}/{CODE_KEY}")
         s3_client("s3").upload_file(str(zip_path), outputs["ProcessedBucketName"], CODE_KEY)
@@ -137,6 +139,23 @@ def deploy(stack_name: str, zip_path: Path | None, parameters: dict[str, str], p
         except Exception as exc:
             progress(f"(could not wait for the function update: {exc})")
     return outputs
+
+
+def _write_lake_settings(outputs: dict[str, str], progress: Any) -> None:
+    """Point `loglake query --engine athena` at the stack's workgroup, unless the user has settings already."""
+    from loglake.storage.s3 import s3_client
+
+    s3 = s3_client("s3")
+    bucket = outputs["ProcessedBucketName"]
+    try:
+        s3.head_object(Bucket=bucket, Key="loglake.toml")
+        return
+    except Exception as exc:
+        if "404" not in str(exc) and "Not Found" not in str(exc):
+            raise
+    body = f'# Written by `loglake deploy`.\n[aws]\nathena_workgroup = "{outputs["AthenaWorkGroup"]}"\n'
+    s3.put_object(Bucket=bucket, Key="loglake.toml", Body=body.encode())
+    progress(f"wrote s3://{bucket}/loglake.toml (Athena workgroup {outputs['AthenaWorkGroup']})")
 
 
 def _empty_bucket(s3: Any, bucket: str) -> int:

@@ -11,6 +11,7 @@ The catalog lists only committed files, so queries never see a half-finished obj
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 import orjson
@@ -55,9 +56,26 @@ def iter_manifests(storage: Storage) -> list[dict[str, Any]]:
     return out
 
 
-def clear_staging(storage: Storage, sid: str) -> None:
+def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_than: float | None = None) -> None:
+    """Remove staged files of one attempt, or of attempts older than `older_than` seconds (all if 0).
+
+    Attempt names start with their start time in hex milliseconds, so a concurrent attempt on the
+    same object (another worker handling a duplicate event) is left alone.
+    """
+    now_ms = time.time() * 1000
     for info in list(storage.list(f"{STAGING}/{sid}/")):
-        storage.delete(info.key)
+        parts = info.key.split("/")
+        this = parts[2] if len(parts) > 2 else ""
+        if attempt is not None:
+            doomed = this == attempt
+        else:
+            try:
+                started = int(this.split("-", 1)[0], 16)
+            except ValueError:
+                started = 0
+            doomed = older_than is None or older_than <= 0 or now_ms - started > older_than * 1000
+        if doomed:
+            storage.delete(info.key)
     if isinstance(storage, LocalStorage):
         storage.remove_empty_dirs(f"{STAGING}/{sid}")
 
@@ -78,7 +96,7 @@ def _apply(storage: Storage, manifest: dict[str, Any]) -> list[str]:
     manifest.pop("moves", None)
     manifest.pop("replaces", None)
     write_manifest(storage, manifest)
-    clear_staging(storage, manifest["source_id"])
+    clear_staging(storage, manifest["source_id"], attempt=manifest.get("attempt"))
     return removed
 
 

@@ -20,6 +20,9 @@ class ObjectInfo:
 class Storage(abc.ABC):
     """A bucket-like namespace. Writes are atomic: a reader sees a whole object or none."""
 
+    stale_staging_seconds: float = 0
+    """Staged files of other attempts older than this are litter; 0 means any other attempt is."""
+
     @abc.abstractmethod
     def uri(self, key: str) -> str:
         """Where the object is, in a form users and query engines understand."""

@@ -80,6 +80,8 @@ def test_deploy_and_destroy_in_moto_cloudformation(aws, tmp_path) -> None:
         QueueUrl=outputs["QueueUrl"], AttributeNames=["RedrivePolicy"]
     )
     assert orjson.loads(queue_attrs["Attributes"]["RedrivePolicy"])["maxReceiveCount"] in (5, "5")
+    toml = s3.get_object(Bucket=processed, Key="loglake.toml")["Body"].read().decode()
+    assert f'athena_workgroup = "{outputs["AthenaWorkGroup"]}"' in toml
     # a second deploy updates in place
     again = runner.invoke(
         main, ["deploy", "--stack-name", "llk", "--zip", str(fake_zip(tmp_path)), "--json"], catch_exceptions=False
@@ -156,3 +158,20 @@ def test_athena_engine_drives_the_api(aws) -> None:
 
     with pytest.raises(QueryError, match="read-only"):
         engine.run("DROP TABLE processed_logs")
+
+
+def test_concurrent_attempt_staging_is_left_alone_on_s3(aws) -> None:
+    """A duplicate event handled elsewhere must not have its staged files deleted under it."""
+    import time as _time
+
+    from loglake.sinks.commit import clear_staging
+    from loglake.storage.s3 import S3Storage
+
+    boto3.client("s3").create_bucket(Bucket="lake")
+    storage = S3Storage("s3://lake")
+    fresh = f"{int(_time.time() * 1000):x}-aaaa"
+    old = f"{int((_time.time() - 7200) * 1000):x}-bbbb"
+    storage.write_bytes(f"_staging/sid/{fresh}/processed/x.parquet", b"x")
+    storage.write_bytes(f"_staging/sid/{old}/processed/x.parquet", b"x")
+    clear_staging(storage, "sid", older_than=storage.stale_staging_seconds)
+    assert [o.key for o in storage.list("_staging/")] == [f"_staging/sid/{fresh}/processed/x.parquet"]
