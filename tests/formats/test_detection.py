@@ -297,7 +297,10 @@ def test_a_run_never_crashes_and_accounts_for_every_line_whatever_the_format(tmp
     summary = lake.pipeline().process(ObjectRef(LocalStorage(str(root / "src")), "x.log"))
     assert not (summary.error or "").startswith("internal error"), summary.error
     if summary.status == "failed":
-        assert "binary" in (summary.error or "")
+        # an object-level failure (binary data, or bytes that open like a compressed stream) is named,
+        # and what was read before it is still accounted for
+        assert any(w in (summary.error or "") for w in ("binary", "damaged", "truncated", "decompression")), summary
+        assert summary.lines == summary.processed + summary.errors + summary.blank + summary.joined
         return
     physical = data.split(b"\n")
     if physical[-1] == b"":
