@@ -154,7 +154,13 @@ class AwsConfig:
     athena_output: str | None = None
     """Where Athena writes results; default `<lake>/query-results/`."""
     process_subscriptions: bool = True
-    """Process CloudWatch Logs subscription batches at once after writing them to the raw zone."""
+    """Process CloudWatch Logs subscription batches at once when they land in the lake's own raw/ zone."""
+    collect_log_groups: tuple[str, ...] = ()
+    """Log groups the scheduled collector pulls (env `LOGLAKE_COLLECT_LOG_GROUPS`, comma-separated, wins)."""
+    collect_lag: str = "2m"
+    """How late events may arrive and still be collected."""
+    collect_since: str = "1d"
+    """How far back a log group's first collection reaches."""
 
 
 @dataclass(frozen=True)
@@ -309,7 +315,7 @@ def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.tom
         },
     )
     watch = _section(WatchConfig, doc.get("watch", {}), f"{where} [watch]", {})
-    aws = _section(AwsConfig, doc.get("aws", {}), f"{where} [aws]", {})
+    aws = _section(AwsConfig, doc.get("aws", {}), f"{where} [aws]", {"collect_log_groups": _strings})
     return Settings(
         lake=lake, rules=rules, processing=processing, catalog=catalog, formats=formats, aws=aws, watch=watch
     )

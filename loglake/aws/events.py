@@ -77,9 +77,11 @@ def is_test_event(payload: dict[str, Any]) -> bool:
 
 
 def kind(event: dict[str, Any]) -> str:
-    """Which documented shape this is: `sqs`, `s3`, `eventbridge`, `logs`, or `unknown`."""
+    """Which documented shape this is: `sqs`, `s3`, `eventbridge`, `logs`, `scheduled`, or `unknown`."""
     if "awslogs" in event:
         return "logs"
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return "scheduled"
     if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
         return "eventbridge"
     records = event.get("Records") or []

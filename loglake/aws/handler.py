@@ -116,14 +116,38 @@ class Runtime:
             raise ObjectFailed(f"{summary.source_uri}: {summary.error}")
         return summary
 
-    def write_logs_batch(self, batch: ev.LogsBatch) -> str:
-        """A subscription delivery becomes one raw object (gzip JSON Lines), like the collector's."""
+    def write_logs_batch(self, batch: ev.LogsBatch) -> tuple[Any, str]:
+        """A subscription delivery becomes one raw object (gzip JSON Lines), exactly like the collector's."""
+        from loglake.aws.collector import raw_target
         from loglake.aws.logs import raw_key, to_raw_object
 
+        raw, prefix = raw_target(self.settings, self.lake.storage)
         data, first = to_raw_object(batch.log_group, batch.log_stream, batch.events, owner=batch.owner)
-        key = raw_key(self.settings.aws.raw_prefix or "raw/", batch.log_group, batch.log_stream, first, batch.events)
-        self.lake.storage.write_bytes(key, data)
-        return key
+        key = raw_key(prefix, batch.log_group, batch.log_stream, first, batch.events)
+        raw.write_bytes(key, data)
+        return raw, key
+
+    def collect(self) -> dict[str, Any]:
+        """The scheduled collector: pull the configured log groups into the raw zone."""
+        import os
+
+        from loglake.aws.collector import CollectOptions, Collector, parse_when, raw_target
+        from loglake.config import parse_duration
+
+        env = os.environ.get("LOGLAKE_COLLECT_LOG_GROUPS", "")
+        groups = [g.strip() for g in env.split(",") if g.strip()] or list(self.settings.aws.collect_log_groups)
+        if not groups:
+            log("WARN", "scheduled collection with no log groups configured", hint="set LOGLAKE_COLLECT_LOG_GROUPS")
+            return {"events": 0}
+        raw, prefix = raw_target(self.settings, self.lake.storage)
+        options = CollectOptions(
+            log_groups=groups,
+            since_ms=parse_when(self.settings.aws.collect_since) or 0,
+            lag_seconds=parse_duration(self.settings.aws.collect_lag, "[aws] collect_lag").total_seconds(),
+        )
+        stats = Collector(s3_client("logs"), raw, prefix, self.lake.storage, options).run()
+        log("INFO", "collected", events=stats.events, objects=len(stats.objects), skipped_groups=stats.skipped_groups)
+        return {"events": stats.events, "objects": stats.objects}
 
 
 _RUNTIME: Runtime | None = None
@@ -179,11 +203,14 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         if batch is None:
             log("INFO", "skipped", reason="CONTROL_MESSAGE")
             return {"written": 0}
-        key = rt.write_logs_batch(batch)
+        raw, key = rt.write_logs_batch(batch)
         log("INFO", "subscription batch written", key=key, events=len(batch.events), log_group=batch.log_group)
-        if rt.settings.aws.process_subscriptions:
-            rt.lake.pipeline().process(ObjectRef(rt.lake.storage, key))
+        if rt.settings.aws.process_subscriptions and raw is rt.lake.storage:
+            # in a separate raw bucket the S3 notification does it
+            rt.lake.pipeline().process(ObjectRef(raw, key))
         return {"written": len(batch.events), "key": key}
+    if kind == "scheduled":
+        return rt.collect()
     log("WARN", "unrecognised event shape", keys=sorted(event)[:10])
     return {"processed": 0, "error": "unrecognised event"}
 

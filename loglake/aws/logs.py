@@ -77,4 +77,5 @@ def raw_key(prefix: str, log_group: str, log_stream: str, first_id: str, events:
     day = datetime.fromtimestamp(events[0]["timestamp"] / 1000, UTC).date().isoformat() if events else "unknown"
     group = _SAFE.sub("_", log_group.strip("/")) or "group"
     stream = _SAFE.sub("_", log_stream)[:100] or "stream"
-    return f"{prefix.rstrip('/')}/cloudwatch/{group}/dt={day}/{stream}-{first_id}.jsonl.gz"
+    base = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    return f"{base}cloudwatch/{group}/dt={day}/{stream}-{first_id}.jsonl.gz"

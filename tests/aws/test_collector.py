@@ -63,7 +63,9 @@ def setup(aws, tmp_path) -> tuple[Any, LocalStorage, Path, int]:
     for stream in STREAMS:
         logs.create_log_stream(logGroupName=GROUP, logStreamName=stream)
     base = int(time.time() * 1000) - 3_600_000
-    json_msgs = [orjson.dumps({"level": "info", "message": f"req {i}", "http": {"status": 200}}).decode() for i in range(10_500)]
+    json_msgs = [
+        orjson.dumps({"level": "info", "message": f"req {i}", "http": {"status": 200}}).decode() for i in range(10_500)
+    ]
     put(logs, "web-1", json_msgs, base)
     put(logs, "web-2", [f"2025-07-21T10:00:00Z WARN plain message {i}" for i in range(10_200)], base)
     put(logs, "worker-1", ["job done"] * 50, base)
@@ -72,7 +74,9 @@ def setup(aws, tmp_path) -> tuple[Any, LocalStorage, Path, int]:
 
 
 def collector(storage: LocalStorage, since: int, client: Any = None, **opts: Any) -> Collector:
-    options = CollectOptions(log_groups=[GROUP], since_ms=since, max_rps=0, page_limit=1000, events_per_object=2500, **opts)
+    options = CollectOptions(
+        log_groups=[GROUP], since_ms=since, max_rps=0, page_limit=1000, events_per_object=2500, **opts
+    )
     return Collector(client or logs_client(), storage, "raw/", storage, options)
 
 
@@ -168,7 +172,7 @@ def test_throttling_is_retried_with_backoff(setup) -> None:
 
 
 def test_records_keep_json_as_objects_and_parse_plain_text(setup) -> None:
-    logs, storage, root, base = setup
+    _logs, storage, root, base = setup
     collector(storage, base - 1000).run()
     lake = Lake.open(Settings(lake=str(root)))
     from loglake.sources import ObjectRef
@@ -197,7 +201,7 @@ def test_missing_log_group_is_a_clear_error(aws, tmp_path) -> None:
 
 
 def test_own_log_group_is_never_collected(setup, monkeypatch) -> None:
-    logs, storage, root, base = setup
+    _logs, storage, _root, base = setup
     monkeypatch.setenv("AWS_LAMBDA_LOG_GROUP_NAME", GROUP)
     stats = collector(storage, base - 1000).run()
     assert stats.skipped_groups == [GROUP] and stats.events == 0
@@ -208,7 +212,7 @@ def test_collect_cli_with_process(setup, tmp_path) -> None:
 
     from loglake.cli import main
 
-    logs, storage, root, base = setup
+    _logs, _storage, root, _base = setup
     result = CliRunner().invoke(
         main,
         ["--lake", str(root), "collect", "--log-group", GROUP, "--stream-prefix", "worker", "--since", "2h",
@@ -218,3 +222,61 @@ def test_collect_cli_with_process(setup, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     doc = orjson.loads(result.stdout)
     assert doc["events"] == 50 and doc["streams"] == 1 and doc["processed"]["lines"] == 50
+
+
+def test_scheduled_lambda_collects_into_the_raw_bucket_with_checkpoints_in_the_lake(setup, monkeypatch) -> None:
+    from loglake.aws import handler as handler_mod
+
+    _logs, _storage, _root, _base = setup
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="raw-b")
+    s3.create_bucket(Bucket="lake-b")
+    s3.put_object(Bucket="lake-b", Key="loglake.toml", Body=b'[aws]\ncollect_since = "2h"\n')
+    monkeypatch.setenv("LOGLAKE_LAKE", "s3://lake-b")
+    monkeypatch.setenv("RAW_BUCKET", "raw-b")
+    monkeypatch.setenv("LOGLAKE_COLLECT_LOG_GROUPS", f"{GROUP}, /aws/lambda/loglake-processor")
+    monkeypatch.setenv("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/loglake-processor")
+    handler_mod.reset()
+    event = orjson.loads((Path(__file__).resolve().parents[1] / "events" / "eventbridge-scheduled.json").read_bytes())
+    first = handler_mod.handler(event, None)
+    assert first["events"] == 10_500 + 10_200 + 50
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="raw-b")
+        for o in page.get("Contents", [])
+    ]
+    assert keys and all(k.startswith("cloudwatch/app_checkout/dt=") and k.endswith(".jsonl.gz") for k in keys)
+    checkpoints = s3.list_objects_v2(Bucket="lake-b", Prefix="checkpoints/cloudwatch/")["Contents"]
+    assert [c["Key"] for c in checkpoints] == ["checkpoints/cloudwatch/app_checkout.json"]
+    assert handler_mod.handler(event, None)["events"] == 0  # the next tick has nothing new
+
+
+def test_subscription_into_a_separate_raw_bucket_is_left_to_the_notification(aws, monkeypatch) -> None:
+    from loglake.aws import handler as handler_mod
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="raw-b")
+    s3.create_bucket(Bucket="lake-b")
+    monkeypatch.setenv("LOGLAKE_LAKE", "s3://lake-b")
+    monkeypatch.setenv("RAW_BUCKET", "raw-b")
+    handler_mod.reset()
+    event = orjson.loads(
+        (Path(__file__).resolve().parents[1] / "events" / "cloudwatch-logs-subscription.json").read_bytes()
+    )
+    result = handler_mod.handler(event, None)
+    assert result["key"].startswith("cloudwatch/aws_lambda_checkout/")
+    assert s3.head_object(Bucket="raw-b", Key=result["key"])["ContentLength"] > 0
+    assert "Contents" not in s3.list_objects_v2(Bucket="lake-b", Prefix="processed/")
+    # …and the record shape is the collector's: same fields for the same event
+    from loglake.aws.logs import to_record
+
+    line = orjson.loads(
+        gzip.decompress(s3.get_object(Bucket="raw-b", Key=result["key"])["Body"].read()).splitlines()[0]
+    )
+    assert set(line) >= {"log_group", "log_stream", "event_id", "timestamp", "message"}
+    assert set(to_record("/g", "s", {"id": "1", "timestamp": 0, "message": "x"})) >= {
+        "log_group",
+        "log_stream",
+        "event_id",
+        "timestamp",
+    }

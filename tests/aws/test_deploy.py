@@ -33,6 +33,8 @@ def test_template_has_what_the_tutorial_builds_by_hand() -> None:
         "AWS::Lambda::EventSourceMapping", "AWS::IAM::Role", "AWS::Glue::Database", "AWS::Athena::WorkGroup",
         "AWS::CloudWatch::Alarm", "AWS::Logs::LogGroup",
     } <= types  # fmt: skip
+    assert doc["Resources"]["CollectorSchedule"]["Condition"] == "HasCollectGroups"
+    assert doc["Resources"]["SubscriptionPermission"]["Properties"]["Principal"] == "logs.amazonaws.com"
     fn = doc["Resources"]["ProcessorFunction"]["Properties"]
     assert fn["Runtime"] == "python3.12" and fn["Architectures"] == ["arm64"]
     mapping = doc["Resources"]["ProcessorEventSource"]["Properties"]

@@ -60,7 +60,9 @@ FORMATS = {
 
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory) -> dict[str, tuple]:
-    assert CORPORA.is_dir(), f"loghub corpora not found at {CORPORA}: set LOGLAKE_LOGHUB to the folder holding Apache/, HDFS/, …"
+    assert CORPORA.is_dir(), (
+        f"loghub corpora not found at {CORPORA}: set LOGLAKE_LOGHUB to the folder holding Apache/, HDFS/, …"
+    )
     out = {}
     for name in FORMATS:
         lake = Lake.open(Settings(lake=str(tmp_path_factory.mktemp(name))))
