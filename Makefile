@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint typecheck check clean
+.PHONY: help demo test lint typecheck check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,13 +23,16 @@ test: $(STAMP) ## run the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP) ## ruff
-	$(BIN)/ruff check loglake tests
-	$(BIN)/ruff format --check loglake tests
+	$(BIN)/ruff check loglake tests bench
+	$(BIN)/ruff format --check loglake tests bench
 
 typecheck: $(STAMP) ## mypy
 	$(BIN)/mypy
 
 check: lint typecheck test ## everything CI should care about
+
+bench: $(STAMP) ## throughput and memory against reference approaches (BENCH_MB=256 BENCH_SMALL=2000 BENCH_ROWS=10000000)
+	$(BIN)/python -m bench.run
 
 clean: ## remove the virtualenv, the demo lake and caches
 	rm -rf $(VENV) lake .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,8 @@ from loglake.lake import Lake
 from loglake.pipeline import Summary
 
 OK, SOME_FAILED, USAGE = 0, 1, 2
+CATALOG_FLUSH_EVERY = 500
+"""Objects between catalog writes in a long `process` run (queries see progress, writes stay few)."""
 TUTORIAL_QUERIES = (
     'SELECT * FROM "log_analytics_db"."processed_logs" LIMIT 10;',
     'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level;',
@@ -110,16 +112,22 @@ def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
 
 def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False) -> list[Summary]:
     pipeline = lake.pipeline()
+    pipeline.defer_catalog = True  # one catalog write per batch of objects, not per object
     summaries = []
-    with _progress(len(refs), not as_json) as progress:
-        task = progress.add_task("processing", total=len(refs))
-        for ref in refs:
-            progress.update(task, description=f"processing {ref.name}")
-            summary = pipeline.process(ref)
-            summaries.append(summary)
-            if not as_json and not quiet:
-                progress.console.print(_summary_line(summary))
-            progress.advance(task)
+    try:
+        with _progress(len(refs), not as_json) as progress:
+            task = progress.add_task("processing", total=len(refs))
+            for i, ref in enumerate(refs, 1):
+                progress.update(task, description=f"processing {ref.name}")
+                summary = pipeline.process(ref)
+                summaries.append(summary)
+                if not as_json and not quiet:
+                    progress.console.print(_summary_line(summary))
+                progress.advance(task)
+                if i % CATALOG_FLUSH_EVERY == 0:
+                    pipeline.flush_catalog()
+    finally:
+        pipeline.flush_catalog()
     return summaries
 
 

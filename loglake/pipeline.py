@@ -85,6 +85,20 @@ class Pipeline:
         self.catalog = catalog
         self.formats = FormatRegistry(settings.formats)
         self._rules: dict[str, RuleSet] = {}
+        self.defer_catalog = False
+        """Batch catalog updates until `flush_catalog()`: one catalog write per run, not per object."""
+        self._added: list[dict[str, Any]] = []
+        self._removed: list[str] = []
+
+    def flush_catalog(self) -> None:
+        """Register what was committed since the last flush; until then queries do not see it.
+
+        A flush lost to a crash is repaired by `crawl`, or by reprocessing the object.
+        """
+        if self.catalog is not None and (self._added or self._removed):
+            added, removed = self._added, self._removed
+            self._added, self._removed = [], []
+            self.catalog.apply(added, removed)
 
     def rules_for(self, fmt: Format) -> RuleSet:
         rules = self._rules.get(fmt.name)
@@ -166,7 +180,10 @@ class Pipeline:
         }
         removed = commit(self.lake, manifest, [(o.staged, o.key) for o in outputs], previous)
         if self.catalog is not None:
-            self.catalog.apply(manifest["outputs"], removed)
+            self._added.extend(manifest["outputs"])
+            self._removed.extend(removed)
+            if not self.defer_catalog:
+                self.flush_catalog()
         return summary
 
     def _record_failure(

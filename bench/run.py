@@ -1,0 +1,163 @@
+"""`make bench`: LogLake and the reference approaches on the same generated data, in one run, as ratios.
+
+Each approach runs as its own process; wall time and peak RSS (wait4's ru_maxrss) are measured
+from outside. Sizes come from BENCH_MB (JSON Lines, default 256), BENCH_SMALL (small objects,
+default 2000) and BENCH_ROWS (rows for the GROUP BY query, default 10,000,000).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import generate
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, stdout) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def loglake(args: list[str], lake: Path) -> list[str]:
+    return [PY, "-m", "loglake", "--lake", str(lake), *args]
+
+
+def group_by_table(rows: int, lake: Path) -> float:
+    """Build a processed table of `rows` rows (vectorised, no pipeline), then time the tutorial's GROUP BY."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from loglake.config import Settings
+    from loglake.lake import Lake
+    from loglake.query.duckdb_engine import DuckDBEngine
+
+    levels = pa.array(["INFO", "DEBUG", "WARN", "ERROR", "CRITICAL", "FATAL", "TRACE", "NOTICE"])
+    per_file = 1_000_000
+    folder = lake / "processed" / "dt=2025-07-21"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(0, rows, per_file):
+        n = min(per_file, rows - i)
+        idx = pc.cast(pc.floor(pc.multiply(pc.random(n), 8)), pa.int32())
+        table = pa.table(
+            {
+                "level": levels.take(idx),
+                "message": pa.array(["request served"] * n),
+                "source_line": pa.array(range(i, i + n)),
+            }
+        )
+        pq.write_table(table, folder / f"part-{i // per_file:04d}.parquet", compression="zstd")
+    lk = Lake.open(Settings(lake=str(lake)))
+    from loglake.catalog.crawler import crawl
+
+    doc = crawl(lk.storage, lk.catalog)
+    engine = DuckDBEngine(lk.storage, doc)
+    sql = 'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level;'
+    engine.run(sql, save=False)  # warm
+    best = min(_timed(lambda: engine.run(sql, save=False)) for _ in range(5))
+    return best
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    mb = int(os.environ.get("BENCH_MB", "256"))
+    small = int(os.environ.get("BENCH_SMALL", "2000"))
+    rows = int(os.environ.get("BENCH_ROWS", "10000000"))
+    work = Path(tempfile.mkdtemp(prefix="loglake-bench-"))
+    data = HERE / "data"
+    results: dict[str, dict[str, float]] = {}
+    try:
+        jsonl = data / f"app-{mb}MB.jsonl"
+        if not jsonl.exists():
+            print(f"generating {mb} MB of JSON Lines …", flush=True)
+            generate.write(jsonl, "jsonl", mb * 1024 * 1024)
+        syslog = data / f"syslog-{mb // 2}MB.log"
+        if not syslog.exists():
+            generate.write(syslog, "syslog", mb // 2 * 1024 * 1024)
+        size_mb = jsonl.stat().st_size / 1e6
+        lines = _count_lines(jsonl)
+
+        def record(name: str, seconds: float, rss: float, size: float, count: int) -> None:
+            results[name] = {"seconds": round(seconds, 3), "MB_per_s": round(size / seconds, 1),
+                             "records_per_s": round(count / seconds), "peak_rss_MB": round(rss, 1)}  # fmt: skip
+            print(f"{name:<34} {size / seconds:8.1f} MB/s {count / seconds:12,.0f} rec/s {rss:8.0f} MB RSS", flush=True)
+
+        print(f"\nJSON Lines: {size_mb:.0f} MB, {lines:,} lines (~1% bad)")
+        s, r, _ = run(loglake(["process", str(jsonl), "--json"], work / "lake1"))
+        record("loglake process (1 process)", s, r, size_mb, lines)
+        s, r, _ = run([PY, str(HERE / "reference_duckdb.py"), str(jsonl), str(work / "duck")])
+        record("duckdb read_json → parquet", s, r, size_mb, lines)
+        s, r, _ = run([PY, str(HERE / "reference_tutorial.py"), str(jsonl), str(work / "tutorial")])
+        record("tutorial handler (json arrays)", s, r, size_mb, lines)
+
+        syslog_mb = syslog.stat().st_size / 1e6
+        syslog_lines = _count_lines(syslog)
+        print(f"\nsyslog (plain text): {syslog_mb:.0f} MB, {syslog_lines:,} lines")
+        s, r, _ = run(loglake(["process", str(syslog), "--json"], work / "lake2"))
+        record("loglake process syslog", s, r, syslog_mb, syslog_lines)
+
+        folder = data / f"small-{small}"
+        if not folder.exists():
+            generate.small_objects(folder, small)
+        print(f"\n{small} small objects of ~10 KB")
+        s, r, _ = run(loglake(["process", str(folder), "--json"], work / "lake3"))
+        files = len(list((work / "lake3" / "processed").rglob("*.parquet")))
+        results["small objects"] = {"objects": small, "seconds": round(s, 2), "objects_per_s": round(small / s, 1),
+                                    "parquet_files": files, "peak_rss_MB": round(r, 1)}  # fmt: skip
+        print(f"{'loglake process small objects':<34} {small / s:8.1f} obj/s, {files} Parquet files, {r:.0f} MB RSS")
+
+        print(f"\nGROUP BY level over {rows:,} rows")
+        best = group_by_table(rows, work / "lake4")
+        results["group_by_level"] = {"rows": rows, "seconds": round(best, 4)}
+        print(f"{'tutorial GROUP BY level':<34} {best:.3f} s (best of 5)")
+
+        ll, dk, tu = (
+            results[k]["MB_per_s"]
+            for k in ("loglake process (1 process)", "duckdb read_json → parquet", "tutorial handler (json arrays)")
+        )
+        ratios = {"loglake_vs_duckdb": round(ll / dk, 2), "loglake_vs_tutorial": round(ll / tu, 1)}
+        results["ratios"] = ratios
+        print(
+            f"\nratios: LogLake / DuckDB unvalidated = {ratios['loglake_vs_duckdb']}, LogLake / tutorial = {ratios['loglake_vs_tutorial']}"
+        )
+        results["machine"] = {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        }
+        (HERE / "results.json").write_text(json.dumps(results, indent=2))
+        print(f"\nresults written to {HERE / 'results.json'}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
