@@ -128,11 +128,15 @@ def main() -> None:
         if not folder.exists():
             generate.small_objects(folder, small)
         print(f"\n{small} small objects of ~10 KB")
-        s, r, _ = run(loglake(["process", str(folder), "--json"], work / "lake3"))
-        files = len(list((work / "lake3" / "processed").rglob("*.parquet")))
-        results["small objects"] = {"objects": small, "seconds": round(s, 2), "objects_per_s": round(small / s, 1),
-                                    "parquet_files": files, "peak_rss_MB": round(r, 1)}  # fmt: skip
-        print(f"{'loglake process small objects':<34} {small / s:8.1f} obj/s, {files} Parquet files, {r:.0f} MB RSS")
+        for jobs in (1, 2):
+            lake_dir = work / f"lake3-{jobs}"
+            s, r, _ = run(loglake(["process", str(folder), "--jobs", str(jobs), "--json"], lake_dir))
+            files = len(list((lake_dir / "processed").rglob("*.parquet")))
+            results[f"small objects, {jobs} job(s)"] = {"objects": small, "seconds": round(s, 2), "objects_per_s": round(small / s, 1),
+                                                       "parquet_files": files, "peak_rss_MB": round(r, 1)}  # fmt: skip
+            print(
+                f"{'loglake small objects, ' + str(jobs) + ' job(s)':<34} {small / s:8.1f} obj/s, {files} Parquet files, {r:.0f} MB RSS (largest process)"
+            )
 
         print(f"\nGROUP BY level over {rows:,} rows")
         best = group_by_table(rows, work / "lake4")

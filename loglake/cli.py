@@ -110,7 +110,9 @@ def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
     }
 
 
-def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False) -> list[Summary]:
+def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False, jobs: int = 1) -> list[Summary]:
+    if jobs != 1 and len(refs) > 1:
+        return _run_parallel(lake, refs, as_json, quiet, jobs)
     pipeline = lake.pipeline()
     pipeline.defer_catalog = True  # one catalog write per batch of objects, not per object
     summaries = []
@@ -128,6 +130,30 @@ def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False
                     pipeline.flush_catalog()
     finally:
         pipeline.flush_catalog()
+    return summaries
+
+
+def _run_parallel(lake: Lake, refs: list[Any], as_json: bool, quiet: bool, jobs: int) -> list[Summary]:
+    from loglake.parallel import process_parallel
+
+    summaries: list[Summary] = []
+    added: list[Any] = []
+    removed: list[str] = []
+    try:
+        with _progress(len(refs), not as_json) as progress:
+            task = progress.add_task(f"processing on {jobs or 'all'} cores", total=len(refs))
+            for i, (summary, more_added, more_removed) in enumerate(process_parallel(lake.settings, refs, jobs), 1):
+                summaries.append(summary)
+                added.extend(more_added)
+                removed.extend(more_removed)
+                if not as_json and not quiet:
+                    progress.console.print(_summary_line(summary))
+                progress.advance(task)
+                if i % CATALOG_FLUSH_EVERY == 0:
+                    lake.catalog.apply(added, removed)
+                    added, removed = [], []
+    finally:
+        lake.catalog.apply(added, removed)
     return summaries
 
 
@@ -219,11 +245,19 @@ def ingest(ctx: click.Context, files: tuple[str, ...], prefix: str, as_json: boo
 @click.option(
     "--errors-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of errors/."
 )
+@click.option(
+    "--jobs", "-j", default=1, show_default=True, help="Worker processes for several objects (0 = one per core)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every object's summary.")
 @click.pass_context
 @friendly
 def process(
-    ctx: click.Context, paths: tuple[str, ...], processed_format: str | None, errors_format: str | None, as_json: bool
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    processed_format: str | None,
+    errors_format: str | None,
+    jobs: int,
+    as_json: bool,
 ) -> None:
     """Validate and transform log objects into processed/ and errors/.
 
@@ -235,13 +269,14 @@ def process(
     Example:
       loglake process lake/raw
       loglake process app.log --json | jq .totals
+      loglake process lake/raw --jobs 0        # one worker process per core
     """
     from loglake.sources import refs_for_paths
 
     lake = _lake(ctx, processed_format=processed_format, errors_format=errors_format)
     missing = [p for p in paths if not os.path.exists(p)]
     refs = list(refs_for_paths([p for p in paths if os.path.exists(p)], lake.settings.processing.suffixes))
-    summaries = _run_objects(lake, refs, as_json)
+    summaries = _run_objects(lake, refs, as_json, jobs=jobs)
     for path in missing:
         s = Summary(source_uri=os.path.abspath(path), status="failed", error="no such file or folder")
         summaries.append(s)

@@ -90,6 +90,12 @@ class Pipeline:
         self._added: list[dict[str, Any]] = []
         self._removed: list[str] = []
 
+    def take_catalog_changes(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Hand pending catalog changes to someone else (the parent of a worker process)."""
+        added, removed = self._added, self._removed
+        self._added, self._removed = [], []
+        return added, removed
+
     def flush_catalog(self) -> None:
         """Register what was committed since the last flush; until then queries do not see it.
 

@@ -131,3 +131,26 @@ def test_demo_runs_the_tutorial_queries(cli, lake_dir: Path) -> None:
     assert rerun.exit_code == 0
     count = orjson.loads(cli("query", "SELECT count(*) AS n FROM processed_logs", "--format", "json").stdout)
     assert count[0]["n"] < 600  # reprocessing replaced, it did not double
+
+
+def test_process_with_several_jobs_matches_one_job(cli, tmp_path: Path, lake_dir: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"f{i}.log").write_bytes(jl(*[rec(i=i, n=n) for n in range(20)], b"bad line"))
+    doc = orjson.loads(cli("process", str(folder), "--jobs", "2", "--json").stdout)
+    assert doc["totals"]["processed"] == 120 and doc["totals"]["errors"] == 6 and doc["totals"]["objects"] == 6
+    # the parent wrote every worker's outputs into the catalog
+    count = orjson.loads(
+        cli(
+            "query",
+            "SELECT count(*) AS n, count(DISTINCT source_uri) AS objects FROM processed_logs",
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert count == [{"n": 120, "objects": 6}]
+    again = orjson.loads(cli("process", str(folder), "--json").stdout)
+    assert again["totals"] == {**doc["totals"], "seconds": again["totals"]["seconds"]}
+    count = orjson.loads(cli("query", "SELECT count(*) AS n FROM processed_logs", "--format", "json").stdout)
+    assert count == [{"n": 120}]

@@ -58,9 +58,10 @@ class Rule(abc.ABC):
 class Required(Rule):
     def __init__(self, field: str) -> None:
         self.field = field
+        self.nested = "." in field
 
     def check(self, record: dict[str, Any], now: datetime) -> Failure | None:
-        value = get_field(record, self.field)
+        value = get_field(record, self.field) if self.nested else record.get(self.field, _MISSING)
         if value is _MISSING:
             return Failure(f"missing_field:{self.field}", f"required field `{self.field}` is missing")
         if value is None or (type(value) is str and not value.strip()):
@@ -182,6 +183,8 @@ class LevelRule(Rule):
             return None
         parent, key = found
         value = parent[key]
+        if value in self.levels:
+            return None  # already canonical: the common case
         if value is None or (type(value) is str and not value.strip()):
             return None  # presence is the Required rule's business
         if type(value) is not str:

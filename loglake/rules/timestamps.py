@@ -28,9 +28,12 @@ def parse_timestamp(value: object) -> datetime | None:
     try:
         if isinstance(value, str):
             text = value.strip()
-            if _NUMERIC.match(text):
+            if len(text) >= 10 and text[4:5] == "-":  # the common case: ISO-8601
+                ts = datetime.fromisoformat(text)
+            elif _NUMERIC.match(text):
                 return from_epoch(float(text))
-            ts = datetime.fromisoformat(text)
+            else:
+                ts = datetime.fromisoformat(text)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             return from_epoch(value)
         else:

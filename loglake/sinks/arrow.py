@@ -65,7 +65,27 @@ def column(values: list[Any], forced: pa.DataType | None = None) -> pa.Array:
 
 
 def rows_to_table(rows: list[dict[str, Any]], fixed: dict[str, pa.DataType] | None = None) -> pa.Table:
-    """Columns are the union of keys in first-seen order; a missing key is null."""
+    """Columns are the union of keys in first-seen order; a missing key is null.
+
+    Arrow's own conversion handles the common case; mixed types in a column fall back to ours.
+    """
+    if not fixed:
+        try:
+            table = pa.Table.from_pylist(rows)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+        else:
+            if all(_plain(f.type) for f in table.schema):
+                return table
+    return _rows_to_table(rows, fixed)
+
+
+def _plain(kind: pa.DataType) -> bool:
+    """Types our own inference would also have chosen (nulls become strings, as there)."""
+    return kind in (pa.string(), pa.int64(), pa.float64(), pa.bool_(), TIMESTAMP)
+
+
+def _rows_to_table(rows: list[dict[str, Any]], fixed: dict[str, pa.DataType] | None = None) -> pa.Table:
     names: dict[str, None] = {}
     seen: set[tuple[str, ...]] = set()
     for row in rows:

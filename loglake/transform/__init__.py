@@ -60,6 +60,7 @@ class Flattener:
         self.separator = separator
         self.max_depth = max_depth
         self._names: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
+        self._joined: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def _walk(
         self, obj: dict[str, Any], prefix: tuple[str, ...], depth: int, paths: list[Any], values: list[Any]
@@ -76,7 +77,37 @@ class Flattener:
             paths.append((*prefix, key))
             values.append(value)
 
+    def _fast(self, obj: dict[str, Any], prefix: str, depth: int, out: dict[str, Any]) -> int:
+        """Joined names straight into a dict; returns the leaf count so collisions can be detected."""
+        leaves = 0
+        sep = self.separator
+        for key, value in obj.items():
+            kind = type(value)
+            if kind is dict:
+                if value and depth < self.max_depth:
+                    leaves += self._fast(value, prefix + key + sep, depth + 1, out)
+                    continue
+                value = orjson.dumps(value).decode()
+            elif kind is list:
+                value = orjson.dumps(value, option=orjson.OPT_NAIVE_UTC).decode()
+            out[prefix + key] = value
+            leaves += 1
+        return leaves
+
     def flatten(self, record: dict[str, Any]) -> dict[str, Any]:
+        flat: dict[str, Any] = {}
+        if self._fast(record, "", 1, flat) == len(flat):
+            # No two paths joined to the same name: the names alone decide (same result as by paths).
+            keys = tuple(flat)
+            names = self._joined.get(keys)
+            if names is None:
+                names = resolve_names(tuple((k,) for k in keys), self.separator)
+                if len(self._joined) < 4096:
+                    self._joined[keys] = names
+            return flat if names == keys else dict(zip(names, flat.values(), strict=True))
+        return self._by_paths(record)
+
+    def _by_paths(self, record: dict[str, Any]) -> dict[str, Any]:
         paths: list[tuple[str, ...]] = []
         values: list[Any] = []
         self._walk(record, (), 1, paths, values)
