@@ -128,11 +128,13 @@ def main() -> None:
         if not folder.exists():
             generate.small_objects(folder, small)
         print(f"\n{small} small objects of ~10 KB")
-        for jobs in (1, 2):
-            lake_dir = work / f"lake3-{jobs}"
+        for jobs, fsync in ((1, True), (2, True), (2, False)):
+            lake_dir = work / f"lake3-{jobs}-{fsync}"
+            lake_dir.mkdir(parents=True)
+            (lake_dir / "loglake.toml").write_text(f"[processing]\nfsync = {str(fsync).lower()}\n")
             s, r, _ = run(loglake(["process", str(folder), "--jobs", str(jobs), "--json"], lake_dir))
             files = len(list((lake_dir / "processed").rglob("*.parquet")))
-            results[f"small objects, {jobs} job(s)"] = {"objects": small, "seconds": round(s, 2), "objects_per_s": round(small / s, 1),
+            results[f"small objects, {jobs} job(s), fsync {fsync}"] = {"objects": small, "seconds": round(s, 2), "objects_per_s": round(small / s, 1),
                                                        "parquet_files": files, "peak_rss_MB": round(r, 1)}  # fmt: skip
             print(
                 f"{'loglake small objects, ' + str(jobs) + ' job(s)':<34} {small / s:8.1f} obj/s, {files} Parquet files, {r:.0f} MB RSS (largest process)"

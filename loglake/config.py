@@ -82,6 +82,9 @@ class ProcessingConfig:
     """`parquet` (zstd) or `jsonl`."""
     errors_format: str = "parquet"
     """`parquet` (zstd) or `jsonl`."""
+    fsync: bool = True
+    """Flush every output file to disk before it becomes visible (power-loss safe). Turning it off speeds
+    up many small objects several-fold; a crash of the process alone never exposes partial output either way."""
     max_decompressed_bytes: int = 64 * 1024**3
     """A compressed object expanding beyond this is stopped as a decompression bomb."""
     max_compression_ratio: int = 1000
@@ -385,6 +388,8 @@ processed_format = "parquet"
 errors_format = "parquet"
 # Lines longer than this go to errors/ as line_too_long.
 max_line_bytes = 33554432
+# Flush each output file to disk before it appears (power-loss safe); false is much faster for many small files.
+fsync = true
 
 [rules]
 # The tutorial's rule: these fields must be present and non-empty.

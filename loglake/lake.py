@@ -22,6 +22,8 @@ class Lake:
     @classmethod
     def open(cls, settings: Settings) -> Lake:
         storage = open_storage(settings.lake)
+        if isinstance(storage, LocalStorage):
+            storage.fsync = settings.processing.fsync
         catalog = LocalCatalog(storage, settings.catalog)
         if settings.lake.startswith("s3://") and settings.aws.glue:
             from loglake.aws.glue import GlueCatalog

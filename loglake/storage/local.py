@@ -15,8 +15,9 @@ from loglake.storage.base import ObjectInfo, Storage
 
 
 class LocalStorage(Storage):
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, fsync: bool = True) -> None:
         self.root = os.path.realpath(root)
+        self.fsync = fsync
 
     def __repr__(self) -> str:
         return f"LocalStorage({self.root!r})"
@@ -54,7 +55,8 @@ class LocalStorage(Storage):
             with os.fdopen(fd, "wb") as fh:
                 yield fh
                 fh.flush()
-                os.fsync(fh.fileno())
+                if self.fsync:
+                    os.fsync(fh.fileno())
             os.replace(tmp, path)
         except BaseException:
             with suppress(FileNotFoundError):
