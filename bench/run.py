@@ -127,6 +127,7 @@ def main() -> None:
         folder = data / f"small-{small}"
         if not folder.exists():
             generate.small_objects(folder, small)
+        os.sync()  # otherwise fsync waits behind the writeback of the reference runs' output
         print(f"\n{small} small objects of ~10 KB")
         for jobs, fsync in ((1, True), (2, True), (2, False)):
             lake_dir = work / f"lake3-{jobs}-{fsync}"
