@@ -8,7 +8,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -111,38 +111,22 @@ def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
 
 
 def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False, jobs: int = 1) -> list[Summary]:
+    """Process objects (in worker processes when `jobs` != 1), writing the catalog once per batch."""
     if jobs != 1 and len(refs) > 1:
-        return _run_parallel(lake, refs, as_json, quiet, jobs)
-    pipeline = lake.pipeline()
-    pipeline.defer_catalog = True  # one catalog write per batch of objects, not per object
-    summaries = []
-    try:
-        with _progress(len(refs), not as_json) as progress:
-            task = progress.add_task("processing", total=len(refs))
-            for i, ref in enumerate(refs, 1):
-                progress.update(task, description=f"processing {ref.name}")
-                summary = pipeline.process(ref)
-                summaries.append(summary)
-                if not as_json and not quiet:
-                    progress.console.print(_summary_line(summary))
-                progress.advance(task)
-                if i % CATALOG_FLUSH_EVERY == 0:
-                    pipeline.flush_catalog()
-    finally:
-        pipeline.flush_catalog()
-    return summaries
+        from loglake.parallel import process_parallel
 
-
-def _run_parallel(lake: Lake, refs: list[Any], as_json: bool, quiet: bool, jobs: int) -> list[Summary]:
-    from loglake.parallel import process_parallel
-
+        results = process_parallel(lake.settings, refs, jobs)
+    else:
+        results = _process_sequential(lake, refs)
     summaries: list[Summary] = []
     added: list[Any] = []
     removed: list[str] = []
     try:
         with _progress(len(refs), not as_json) as progress:
-            task = progress.add_task(f"processing on {jobs or 'all'} cores", total=len(refs))
-            for i, (summary, more_added, more_removed) in enumerate(process_parallel(lake.settings, refs, jobs), 1):
+            task = progress.add_task(
+                "processing" if jobs == 1 else f"processing on {jobs or 'all'} cores", total=len(refs)
+            )
+            for i, (summary, more_added, more_removed) in enumerate(results, 1):
                 summaries.append(summary)
                 added.extend(more_added)
                 removed.extend(more_removed)
@@ -155,6 +139,14 @@ def _run_parallel(lake: Lake, refs: list[Any], as_json: bool, quiet: bool, jobs:
     finally:
         lake.catalog.apply(added, removed)
     return summaries
+
+
+def _process_sequential(lake: Lake, refs: list[Any]) -> Iterator[tuple[Summary, list[Any], list[str]]]:
+    pipeline = lake.pipeline()
+    pipeline.defer_catalog = True  # the caller writes the catalog once per batch of objects
+    for ref in refs:
+        summary = pipeline.process(ref)
+        yield (summary, *pipeline.take_catalog_changes())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from loglake.catalog.types import athena_type
+
 TIMESTAMP = pa.timestamp("us")
 """Event and processing times: naive UTC, microseconds (Athena's TIMESTAMP)."""
 
@@ -27,18 +29,7 @@ ERROR_SCHEMA: dict[str, pa.DataType] = {
     "source_format": pa.string(),
 }
 
-ERROR_COLUMNS: list[tuple[str, str]] = [
-    ("source_uri", "string"),
-    ("source_line", "bigint"),
-    ("error_code", "string"),
-    ("error_codes", "array<string>"),
-    ("error_message", "string"),
-    ("raw_line", "string"),
-    ("raw_line_b64", "string"),
-    ("raw_length", "bigint"),
-    ("processed_timestamp", "timestamp"),
-    ("source_format", "string"),
-]
+ERROR_COLUMNS: list[tuple[str, str]] = [(name, athena_type(kind)) for name, kind in ERROR_SCHEMA.items()]
 
 PROCESSED_BASE_COLUMNS: list[tuple[str, str]] = [("level", "string"), ("message", "string"), *LINEAGE_COLUMNS]
 """Columns every processed table has even before data arrives (the tutorial's queries need them)."""

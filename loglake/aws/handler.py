@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -165,9 +164,7 @@ def _each(events: list[ev.ObjectEvent], rt: Runtime) -> None:
         rt.process(event)
 
 
-def handle_sqs(
-    event: dict[str, Any], rt: Runtime, process: Callable[[list[ev.ObjectEvent], Runtime], None]
-) -> dict[str, Any]:
+def handle_sqs(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     failures = []
     for record in event["Records"]:
         try:
@@ -175,7 +172,7 @@ def handle_sqs(
             if objects is None:
                 log("INFO", "skipped", reason="s3:TestEvent", message_id=record.get("messageId"))
                 continue
-            process(objects, rt)
+            _each(objects, rt)
         except Exception as exc:
             log("ERROR", "message failed", message_id=record.get("messageId"), error=str(exc))
             failures.append({"itemIdentifier": record["messageId"]})
@@ -186,7 +183,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     rt = runtime()
     kind = ev.kind(event)
     if kind == "sqs":
-        return handle_sqs(event, rt, _each)
+        return handle_sqs(event, rt)
     if kind == "s3":
         if ev.is_test_event(event):
             log("INFO", "skipped", reason="s3:TestEvent")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 from datetime import UTC, datetime
@@ -45,14 +46,8 @@ def to_record(log_group: str, log_stream: str, event: dict[str, Any], owner: str
 
 def _plain(message: str) -> dict[str, Any]:
     """Plain text goes through format detection: `2025-… ERROR boom` gives a level and a message."""
-    from loglake.config import FormatsConfig
-    from loglake.formats import FormatRegistry
-
-    registry = _registry_cache.get("r")
-    if registry is None:
-        registry = _registry_cache["r"] = FormatRegistry(FormatsConfig())
     line = message.rstrip("\n").encode()
-    fmt = registry.detect([line])
+    fmt = _registry().detect([line])
     if fmt.name in ("jsonl", "json_document"):
         return {"message": message.rstrip("\n")}
     outcome = fmt.parse_line(line)
@@ -63,7 +58,12 @@ def _plain(message: str) -> dict[str, Any]:
     return fields
 
 
-_registry_cache: dict[str, Any] = {}
+@functools.lru_cache(maxsize=1)
+def _registry() -> Any:
+    from loglake.config import FormatsConfig
+    from loglake.formats import FormatRegistry
+
+    return FormatRegistry(FormatsConfig())
 
 
 def to_raw_object(log_group: str, log_stream: str, events: list[dict[str, Any]], owner: str = "") -> tuple[bytes, str]:

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from loglake.catalog.local import ZONES, LocalCatalog
-from loglake.sinks.arrow import athena_type
+from loglake.catalog.types import athena_type
 from loglake.sinks.commit import iter_manifests, recover
 from loglake.sources import is_hidden
 from loglake.storage import Storage

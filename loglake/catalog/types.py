@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pyarrow as pa
+
 NUMERIC = {"int", "bigint", "double"}
 
 DUCKDB_TYPES = {
@@ -15,6 +17,26 @@ DUCKDB_TYPES = {
     "timestamp": "TIMESTAMP",
     "array<string>": "VARCHAR[]",
 }
+
+
+_ARROW_TO_ATHENA = {
+    pa.string(): "string",
+    pa.large_string(): "string",
+    pa.int64(): "bigint",
+    pa.int32(): "int",
+    pa.float64(): "double",
+    pa.bool_(): "boolean",
+    pa.null(): "string",
+}
+
+
+def athena_type(arrow_type: pa.DataType) -> str:
+    """The Hive/Athena type a column is declared with; unknown types read as string."""
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamp"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return f"array<{athena_type(arrow_type.value_type)}>"
+    return _ARROW_TO_ATHENA.get(arrow_type, "string")
 
 
 def widen(a: str, b: str) -> str:

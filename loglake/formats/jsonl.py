@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import orjson
 
-from loglake.formats.base import Format, Outcome, ParseFailure
+from loglake.formats.base import Format, Outcome, ParseFailure, decode
 
 
 def _why(line: bytes, exc: Exception) -> ParseFailure:
     """Name the real cause, since a NUL or a bad byte reads as 'invalid JSON' otherwise."""
-    nul = line.find(b"\x00")
-    if nul >= 0:
-        return ParseFailure("nul_byte", f"line contains a NUL byte at offset {nul}")
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as ude:
-        return ParseFailure("invalid_utf8", f"bytes are not UTF-8 at offset {ude.start}: {ude.reason}")
-    return ParseFailure("invalid_json", f"not valid JSON: {exc}")
+    text = decode(line, None)
+    return text if type(text) is ParseFailure else ParseFailure("invalid_json", f"not valid JSON: {exc}")
 
 
 class JsonLines(Format):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from loglake.catalog.types import merge_columns
-from loglake.sinks.arrow import athena_type, rows_to_table
+from loglake.catalog.types import athena_type, merge_columns
+from loglake.sinks.arrow import rows_to_table
 from loglake.sinks.writers import WRITERS, FileWriter
 from loglake.storage import Storage
 
@@ -68,9 +67,6 @@ class ZoneWriter:
         buf.append(row)
         if len(buf) >= self.batch_rows:
             self._flush(dt)
-
-    def adder(self, dt: str) -> Callable[[dict[str, Any]], None]:
-        return lambda row: self.add(dt, row)
 
     def _flush(self, dt: str) -> None:
         rows = self.buffers.pop(dt, None)

@@ -8,32 +8,9 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from loglake.records import TIMESTAMP
+
 _NONE = type(None)
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-from loglake.records import TIMESTAMP  # noqa: E402
-
-ARROW_TO_ATHENA = {
-    pa.string(): "string",
-    pa.large_string(): "string",
-    pa.int64(): "bigint",
-    pa.int32(): "int",
-    pa.float64(): "double",
-    pa.bool_(): "boolean",
-    pa.timestamp("us"): "timestamp",
-    pa.timestamp("ms"): "timestamp",
-    pa.timestamp("ns"): "timestamp",
-    pa.list_(pa.string()): "array<string>",
-    pa.null(): "string",
-}
-
-
-def athena_type(arrow_type: pa.DataType) -> str:
-    """The Hive/Athena type a column is declared with; unknown types read as string."""
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
-        return f"array<{athena_type(arrow_type.value_type)}>"
-    return ARROW_TO_ATHENA.get(arrow_type, "string")
 
 
 def _as_text(value: Any) -> str | None:

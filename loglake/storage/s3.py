@@ -151,9 +151,6 @@ class S3Storage(Storage):
             raise translate(exc, self.bucket, self._key(key)) from exc
         return ObjectInfo(key, head["ContentLength"], int(head["LastModified"].timestamp() * 1e9))
 
-    def etag(self, key: str) -> str:
-        return str(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ETag"])
-
     def update(self, key: str, change: Callable[[bytes | None], bytes]) -> bytes:
         """Optimistic concurrency with S3 conditional writes: If-Match the ETag we read, or If-None-Match."""
         full = self._key(key)

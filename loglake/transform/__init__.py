@@ -8,7 +8,9 @@ from typing import Any
 
 import orjson
 
-LINEAGE = ("processed_timestamp", "source_uri", "source_line", "source_format")
+from loglake.records import LINEAGE_COLUMNS
+
+LINEAGE = tuple(name for name, _ in LINEAGE_COLUMNS)
 PARTITION_KEY = "dt"
 RESERVED = frozenset((*LINEAGE, PARTITION_KEY))
 _UNSAFE = re.compile(r"[^a-z0-9_]")
