@@ -82,6 +82,9 @@ class ProcessingConfig:
     """`parquet` (zstd) or `jsonl`."""
     errors_format: str = "parquet"
     """`parquet` (zstd) or `jsonl`."""
+    columnar: bool = True
+    """JSON Lines under the built-in rules go through Arrow in batches (several times faster); lines that
+    need a reason or a normalised value still go row by row. Off: every line row by row (same output)."""
     fsync: bool = True
     """Flush every output file to disk before it becomes visible (power-loss safe). Turning it off speeds
     up many small objects several-fold; a crash of the process alone never exposes partial output either way."""
@@ -390,6 +393,8 @@ errors_format = "parquet"
 max_line_bytes = 33554432
 # Flush each output file to disk before it appears (power-loss safe); false is much faster for many small files.
 fsync = true
+# JSON Lines go through Arrow in batches; lines needing a reason or a fix still go row by row (same output).
+columnar = true
 
 [rules]
 # The tutorial's rule: these fields must be present and non-empty.

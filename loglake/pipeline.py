@@ -11,16 +11,29 @@ import time
 import traceback
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from loglake import columnar
 from loglake.catalog.local import LocalCatalog
 from loglake.config import Settings
 from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
-from loglake.formats import Format, FormatRegistry, Overlong, ParseFailure, iter_lines, open_decompressed
+from loglake.formats import (
+    Format,
+    FormatRegistry,
+    Overlong,
+    ParseFailure,
+    iter_line_batches,
+    lines_of,
+    open_decompressed,
+)
+from loglake.formats.base import Parsed
+from loglake.formats.jsonl import JsonLines
 from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, get_field
+from loglake.rules.probe import Probe
 from loglake.sinks import STAGING, ZoneWriter
 from loglake.sinks.commit import clear_staging, commit, recover, source_id, write_manifest
 from loglake.sources import ObjectRef
@@ -56,6 +69,18 @@ class Summary:
         return dict(self.__dict__)
 
 
+@dataclass
+class ObjectRun:
+    """One object in flight: its format, where its rows go, what is counted. Shared by both paths."""
+
+    fmt: Format
+    uri: str
+    now: datetime
+    summary: Summary
+    valid: ZoneWriter
+    invalid: ZoneWriter
+
+
 def _stem(name: str) -> str:
     base = name
     for ext in (".gz", ".bz2", ".zst", ".log", ".jsonl", ".ndjson", ".json", ".txt"):
@@ -85,6 +110,9 @@ class Pipeline:
         self.catalog = catalog
         self.formats = FormatRegistry(settings.formats)
         self._rules: dict[str, RuleSet] = {}
+        self._probes: dict[str, Probe | None] = {}
+        proc = settings.processing
+        self.flattener = Flattener(proc.flatten_separator, proc.flatten_max_depth)
         self.defer_catalog = False
         """Batch catalog updates until `flush_catalog()`: one catalog write per run, not per object."""
         self._added: list[dict[str, Any]] = []
@@ -111,6 +139,14 @@ class Pipeline:
         if rules is None:
             rules = self._rules[fmt.name] = RuleSet(self.settings.rules, fmt.provides_level)
         return rules
+
+    def probe_for(self, fmt: Format) -> Probe | None:
+        """The columnar path serves JSON Lines under rules it can decide exactly; others go row by row."""
+        if not self.settings.processing.columnar or type(fmt) is not JsonLines:
+            return None
+        if fmt.name not in self._probes:
+            self._probes[fmt.name] = Probe.for_rules(self.rules_for(fmt))
+        return self._probes[fmt.name]
 
     def process(self, ref: ObjectRef) -> Summary:
         """Never raises for bad input: the summary says what failed, the manifest records it."""
@@ -140,11 +176,16 @@ class Pipeline:
                 stream, summary.compression = open_decompressed(
                     raw, uri, proc.max_decompressed_bytes, proc.max_compression_ratio
                 )
-                lines = iter_lines(stream, uri, proc.max_line_bytes)
-                fmt, lines = self.formats.choose(ref.key, lines)
+                batches = iter_line_batches(stream, uri, proc.max_line_bytes)
+                fmt, batches = self.formats.choose(ref.key, batches)
                 summary.format = fmt.name
+                probe = self.probe_for(fmt)
                 try:
-                    self._run(fmt, fmt.records(lines), uri, now, summary, valid, invalid)
+                    run = ObjectRun(fmt, uri, now, summary, valid, invalid)
+                    if probe is not None:
+                        columnar.run(self, run, probe, batches)
+                    else:
+                        self.run_rows(run, fmt.records(lines_of(batches)))
                 except ObjectError as exc:
                     summary.status, summary.error = "failed", exc.cause
             summary.bytes = fingerprint.get("size", 0)
@@ -204,20 +245,11 @@ class Pipeline:
         )
         write_manifest(self.lake, manifest)
 
-    def _run(
-        self,
-        fmt: Format,
-        records: Any,
-        uri: str,
-        now: datetime,
-        summary: Summary,
-        valid: ZoneWriter,
-        invalid: ZoneWriter,
-    ) -> None:
-        """The hot loop: per record, as little Python as possible."""
+    def run_rows(self, run: ObjectRun, records: Iterator[Parsed]) -> None:
+        """The row path: per record, as little Python as possible. Adds to the summary's counts."""
+        fmt, uri, now, summary, valid, invalid = run.fmt, run.uri, run.now, run.summary, run.valid, run.invalid
         rules = self.rules_for(fmt)
-        proc = self.settings.processing
-        validate, flatten = rules.validate, Flattener(proc.flatten_separator, proc.flatten_max_depth).flatten
+        validate, flatten = rules.validate, self.flattener.flatten
         ts_field = rules.timestamp_field
         fmt_name = fmt.name
         nested_ts = "." in ts_field
@@ -272,6 +304,10 @@ class Pipeline:
                     },
                 )
         finally:
-            summary.lines, summary.processed, summary.errors = lines, processed, errors
-            summary.blank, summary.joined = blank, joined
-            summary.errors_by_reason = dict(reasons)
+            summary.lines += lines
+            summary.processed += processed
+            summary.errors += errors
+            summary.blank += blank
+            summary.joined += joined
+            for code, count in reasons.items():
+                summary.errors_by_reason[code] = summary.errors_by_reason.get(code, 0) + count

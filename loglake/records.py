@@ -33,3 +33,7 @@ ERROR_COLUMNS: list[tuple[str, str]] = [(name, athena_type(kind)) for name, kind
 
 PROCESSED_BASE_COLUMNS: list[tuple[str, str]] = [("level", "string"), ("message", "string"), *LINEAGE_COLUMNS]
 """Columns every processed table has even before data arrives (the tutorial's queries need them)."""
+
+
+class NotColumnar(Exception):
+    """A batch the columnar path cannot reproduce exactly as the row path would; the row path takes it."""

@@ -21,7 +21,7 @@ from typing import Any
 from loglake.errors import ConfigError, Terminal
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "template.yaml"
-LAMBDA_REQUIREMENTS = ("pyarrow", "orjson", "zstandard", "boto3")
+LAMBDA_REQUIREMENTS = ("pyarrow", "orjson", "msgspec", "zstandard", "boto3")
 """What the handler imports beyond the standard library (DuckDB, rich, click stay out of the zip)."""
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 CODE_KEY = "_deploy/loglake-lambda.zip"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from loglake.config import FormatsConfig
 from loglake.errors import ConfigError
 from loglake.formats.base import Format, Line, Outcome, ParseFailure
-from loglake.formats.reader import Overlong, iter_lines, open_decompressed
+from loglake.formats.reader import Batch, Overlong, iter_line_batches, iter_lines, open_decompressed
 
 __all__ = [
     "Format",
@@ -17,7 +17,9 @@ __all__ = [
     "Outcome",
     "Overlong",
     "ParseFailure",
+    "iter_line_batches",
     "iter_lines",
+    "lines_of",
     "open_decompressed",
 ]
 
@@ -58,18 +60,27 @@ class FormatRegistry:
                 best, best_score = fmt, score
         return best
 
-    def choose(self, key: str, lines: Iterator[Line]) -> tuple[Format, Iterator[Line]]:
+    def choose(self, key: str, batches: Iterator[Batch]) -> tuple[Format, Iterator[Batch]]:
         """Pick the object's format, peeking at its first lines without losing them."""
         forced = self.forced(key)
         if forced is not None:
-            return forced, lines
-        head: list[Line] = []
+            return forced, batches
+        head: list[Batch] = []
         sample: list[bytes] = []
-        for item in lines:
-            head.append(item)
-            raw = item[1]
-            if type(raw) is not Overlong and raw.strip():  # type: ignore[union-attr]
-                sample.append(raw)  # type: ignore[arg-type]
-                if len(sample) >= self.config.sniff_lines:
-                    break
-        return self.detect(sample), itertools.chain(head, lines)
+        wanted = self.config.sniff_lines
+        for batch in batches:
+            head.append(batch)
+            for raw in batch[1]:
+                if type(raw) is not Overlong and raw.strip():  # type: ignore[union-attr]
+                    sample.append(raw)  # type: ignore[arg-type]
+                    if len(sample) >= wanted:
+                        break
+            if len(sample) >= wanted:
+                break
+        return self.detect(sample), itertools.chain(head, batches)
+
+
+def lines_of(batches: Iterator[Batch]) -> Iterator[Line]:
+    """Batches as (line number, line) pairs, for formats that go line by line."""
+    for first, batch in batches:
+        yield from enumerate(batch, first)

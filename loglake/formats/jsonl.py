@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import orjson
+import pyarrow as pa
+import pyarrow.json as pj
 
 from loglake.formats.base import Format, Outcome, ParseFailure, decode
+from loglake.records import NotColumnar
 
 
 def _why(line: bytes, exc: Exception) -> ParseFailure:
@@ -33,3 +38,69 @@ class JsonLines(Format):
         kind = "null" if value is None else type(value).__name__
         kind = {"list": "array", "str": "string", "int": "number", "float": "number", "bool": "boolean"}.get(kind, kind)
         return ParseFailure("not_an_object", f"a JSON {kind}, not an object")
+
+
+def _settle(kind: pa.DataType) -> pa.DataType | None:
+    """The type to hold a field at from now on: times stay text (as in the row path), nulls stay open."""
+    if pa.types.is_null(kind):
+        return None
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
+        return pa.string()
+    if pa.types.is_struct(kind):
+        fields = [f.with_type(t) for f in kind if (t := _settle(f.type)) is not None]
+        return pa.struct(fields) if fields else None
+    if pa.types.is_list(kind):
+        item = _settle(kind.value_type)
+        return pa.list_(item) if item is not None else None
+    return kind
+
+
+def _has_time(kind: pa.DataType) -> bool:
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_has_time(f.type) for f in kind)
+    if pa.types.is_list(kind):
+        return _has_time(kind.value_type)
+    return False
+
+
+class ArrowJson:
+    """Lines already known to be valid JSON objects → one Arrow table, by Arrow's multi-threaded reader.
+
+    The schema seen so far is passed on as the explicit schema of the next batch, so a field keeps
+    its type; a field that changes type makes the batch start over with fresh inference, and a batch
+    whose types conflict inside itself raises `NotColumnar`.
+    """
+
+    def __init__(self) -> None:
+        self.schema: pa.Schema | None = None
+
+    def read(self, lines: list[bytes]) -> pa.Table:
+        buf = b"\n".join(lines)
+        longest = max(map(len, lines))
+        block = max(256 << 10, len(buf) // 4 + 1, longest + 2)  # a few blocks: Arrow parses them in parallel
+        options = pj.ReadOptions(block_size=block, use_threads=True)
+        table = None
+        if self.schema is not None:
+            table = self._read(buf, options, self.schema)
+        if table is None:
+            table = self._read(buf, options, None)
+            if table is None:
+                raise NotColumnar("types conflict inside the batch")
+        if any(_has_time(f.type) for f in table.schema):
+            settled = [f.with_type(t) for f in table.schema if (t := _settle(f.type)) is not None]
+            table = self._read(buf, options, pa.schema(settled))
+            if table is None:
+                raise NotColumnar("types conflict inside the batch")
+        kept = [f.with_type(t) for f in table.schema if (t := _settle(f.type)) is not None]
+        self.schema = pa.schema(kept)
+        return table
+
+    @staticmethod
+    def _read(buf: bytes, options: pj.ReadOptions, schema: pa.Schema | None) -> pa.Table | None:
+        parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+        try:
+            return pj.read_json(io.BytesIO(buf), read_options=options, parse_options=parse)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None

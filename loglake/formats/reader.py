@@ -162,8 +162,22 @@ def looks_binary(sample: bytes) -> bool:
     return nul / len(sample) > 0.01 or control / len(sample) > 0.05
 
 
-def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tuple[int, bytes | Overlong]]:
-    """Yield (1-based line number, line without its LF/CRLF) in constant memory."""
+Batch = tuple[int, list[bytes | Overlong]]
+"""(line number of the first line, the lines): what one read of the stream yields."""
+
+
+def _finish(lines: list[bytes], max_line_bytes: int, has_cr: bool) -> list[bytes | Overlong]:
+    """CRLF endings dropped and overlong lines cut to their head; the common case is checked in C."""
+    out: list[bytes | Overlong] = lines  # type: ignore[assignment]
+    if lines and max(map(len, lines)) > max_line_bytes:
+        out = [Overlong(line[:1024], len(line)) if len(line) > max_line_bytes else line for line in lines]
+    if has_cr:
+        out = [line[:-1] if type(line) is bytes and line.endswith(b"\r") else line for line in out]
+    return out
+
+
+def iter_line_batches(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[Batch]:
+    """Lines without their LF/CRLF, a read's worth at a time, in constant memory."""
     lineno = 0
     carry = b""
     carry_len = 0  # true length of the current partial line when it is overlong
@@ -188,23 +202,21 @@ def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tupl
         parts = chunk.split(b"\n")
         last = parts.pop()
         if parts:
-            head = parts[0]
+            lead: list[bytes | Overlong] = []
             if carry_len:
-                lineno += 1
-                yield lineno, Overlong(carry, carry_len + len(head))
+                lead.append(Overlong(carry, carry_len + len(parts[0])))
                 carry, carry_len = b"", 0
-                parts = parts[1:]
+                del parts[0]
             elif carry:
-                parts[0] = carry + head
+                parts[0] = carry + parts[0]
                 carry = b""
-            for line in parts:
-                lineno += 1
-                if len(line) > max_line_bytes:
-                    yield lineno, Overlong(line[:1024], len(line))
-                elif line.endswith(b"\r"):
-                    yield lineno, line[:-1]
-                else:
-                    yield lineno, line
+            has_cr = b"\r" in chunk or (bool(parts) and parts[0].endswith(b"\r"))
+            batch = _finish(parts, max_line_bytes, has_cr)
+            if lead:
+                batch = lead + batch
+            if batch:
+                yield lineno + 1, batch
+                lineno += len(batch)
         if carry_len:
             carry_len += len(last)
         else:
@@ -213,6 +225,12 @@ def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tupl
                 carry_len = len(carry)
                 carry = carry[:1024]
     if carry_len:
-        yield lineno + 1, Overlong(carry, carry_len)
+        yield lineno + 1, [Overlong(carry, carry_len)]
     elif carry:
-        yield lineno + 1, carry[:-1] if carry.endswith(b"\r") else carry
+        yield lineno + 1, [carry[:-1] if carry.endswith(b"\r") else carry]
+
+
+def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tuple[int, bytes | Overlong]]:
+    """Yield (1-based line number, line without its LF/CRLF) in constant memory."""
+    for first, batch in iter_line_batches(stream, uri, max_line_bytes):
+        yield from enumerate(batch, first)

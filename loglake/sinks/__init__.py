@@ -56,6 +56,8 @@ class ZoneWriter:
         self.batch_rows = batch_rows
         self.fixed = fixed
         self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.tables: dict[str, list[pa.Table]] = {}
+        self.table_rows: dict[str, int] = {}
         self.open: dict[str, _Open] = {}
         self.parts: dict[str, int] = {}
         self.outputs: list[OutputFile] = []
@@ -68,11 +70,36 @@ class ZoneWriter:
         if len(buf) >= self.batch_rows:
             self._flush(dt)
 
+    def add_table(self, dt: str, table: pa.Table) -> None:
+        """Rows already in columns (the columnar path); buffered like rows, written in row groups."""
+        self.tables.setdefault(dt, []).append(table)
+        rows = self.table_rows[dt] = self.table_rows.get(dt, 0) + len(table)
+        if rows >= self.batch_rows:
+            self._flush_tables(dt)
+
+    def _flush_tables(self, dt: str) -> None:
+        tables = self.tables.pop(dt, None)
+        self.table_rows.pop(dt, None)
+        if not tables:
+            return
+        try:
+            merged = [pa.concat_tables(tables, promote_options="default")] if len(tables) > 1 else tables
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            merged = tables  # a type changed between batches: the writer starts a new part where needed
+        for table in merged:
+            self._write(dt, table)
+
     def _flush(self, dt: str) -> None:
         rows = self.buffers.pop(dt, None)
         if not rows:
             return
-        table = rows_to_table(rows, self.fixed)
+        self._write(dt, rows_to_table(rows, self.fixed))
+
+    def _write(self, dt: str, table: pa.Table) -> None:
+        if self.fixed is None and any(c.null_count == len(c) for c in table.columns):
+            # A key that only ever held null has no type to give; its column starts with its first value.
+            # (Both paths agree this way: Arrow's reader cannot tell a null from an absent key.)
+            table = table.select([i for i, c in enumerate(table.columns) if c.null_count < len(c)])
         current = self.open.get(dt)
         if current is not None and not current.writer.accepts(table.schema):
             self._close(dt)
@@ -102,6 +129,8 @@ class ZoneWriter:
 
     def finish(self) -> list[OutputFile]:
         """Flush and close everything; the files exist only in staging until committed."""
+        for dt in list(self.tables):
+            self._flush_tables(dt)
         for dt in list(self.buffers):
             self._flush(dt)
         for dt in list(self.open):
@@ -114,3 +143,4 @@ class ZoneWriter:
                 opened.ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
         self.open.clear()
         self.buffers.clear()
+        self.tables.clear()

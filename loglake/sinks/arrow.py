@@ -33,7 +33,8 @@ def column(values: list[Any], forced: pa.DataType | None = None) -> pa.Array:
         except (OverflowError, pa.ArrowInvalid):
             return pa.array([_as_text(v) for v in values], type=pa.string())
     if kinds <= {int, float}:
-        return pa.array(values, type=pa.float64())
+        # float() as JSON readers do: ints beyond 2**53 round instead of failing the batch
+        return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
     if kinds == {bool}:
         return pa.array(values, type=pa.bool_())
     if kinds == {datetime}:
@@ -45,24 +46,21 @@ def rows_to_table(rows: list[dict[str, Any]], fixed: dict[str, pa.DataType] | No
     """Columns are the union of keys in first-seen order; a missing key is null.
 
     Arrow's own conversion handles the common case; mixed types in a column fall back to ours.
+    (Arrow takes the columns from the first row only, so it is used when every row has those keys.)
     """
+    names = _names(rows)
     if not fixed:
         try:
             table = pa.Table.from_pylist(rows)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass
         else:
-            if all(_plain(f.type) for f in table.schema):
+            if table.num_columns == len(names) and all(_plain(f.type) for f in table.schema):
                 return table
-    return _rows_to_table(rows, fixed)
+    return _rows_to_table(rows, names, fixed)
 
 
-def _plain(kind: pa.DataType) -> bool:
-    """Types our own inference would also have chosen (nulls become strings, as there)."""
-    return kind in (pa.string(), pa.int64(), pa.float64(), pa.bool_(), TIMESTAMP)
-
-
-def _rows_to_table(rows: list[dict[str, Any]], fixed: dict[str, pa.DataType] | None = None) -> pa.Table:
+def _names(rows: list[dict[str, Any]]) -> list[str]:
     names: dict[str, None] = {}
     seen: set[tuple[str, ...]] = set()
     for row in rows:
@@ -70,6 +68,15 @@ def _rows_to_table(rows: list[dict[str, Any]], fixed: dict[str, pa.DataType] | N
         if shape not in seen:
             seen.add(shape)
             names.update(dict.fromkeys(shape))
+    return list(names)
+
+
+def _plain(kind: pa.DataType) -> bool:
+    """Types our own inference would also have chosen (nulls become strings, as there)."""
+    return kind in (pa.string(), pa.int64(), pa.float64(), pa.bool_(), TIMESTAMP)
+
+
+def _rows_to_table(rows: list[dict[str, Any]], names: list[str], fixed: dict[str, pa.DataType] | None) -> pa.Table:
     fixed = fixed or {}
     arrays = [column([r.get(n) for r in rows], fixed.get(n)) for n in names]
-    return pa.Table.from_arrays(arrays, names=list(names))
+    return pa.Table.from_arrays(arrays, names=names)

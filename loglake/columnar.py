@@ -1,0 +1,155 @@
+"""The columnar path for JSON Lines: probe each line in C, read the valid ones with Arrow, row path for the rest.
+
+Per batch of lines (one read of the stream), the main thread runs the probe while a worker thread
+does the previous batch's Arrow work (JSON reading, flattening, time parsing, partitioning; all of
+it releases the GIL), so one process keeps two cores busy. The output is the row path's: same
+columns, values, line numbers and reasons; a batch the columnar path cannot reproduce exactly is
+handed whole to the row path.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loglake.formats.jsonl import ArrowJson
+from loglake.formats.reader import Batch
+from loglake.records import TIMESTAMP, NotColumnar
+from loglake.rules import RuleSet
+from loglake.rules.probe import Probe, event_times, levels
+from loglake.transform.columnar import flatten_table
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from loglake.pipeline import ObjectRun, Pipeline
+
+_LINEAGE_NAMES = ["processed_timestamp", "source_uri", "source_line", "source_format"]
+
+
+class _Result:
+    """What the worker made of one batch: tables per partition, and lines left to the row path."""
+
+    __slots__ = ("parts", "rows", "slow")
+
+    def __init__(self, parts: list[tuple[str, pa.Table]], rows: int, slow: list[int]) -> None:
+        self.parts, self.rows, self.slow = parts, rows, slow
+
+
+def _utf8_lines(lines: list[bytes], keep: list[int]) -> tuple[list[int], list[int]]:
+    """Arrow's reader accepts invalid UTF-8 in strings; the row path names it. Split the kept lines."""
+    good, bad = [], []
+    for i in keep:
+        line = lines[i]
+        if line.isascii():
+            good.append(i)
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(i)
+        else:
+            good.append(i)
+    return good, bad
+
+
+class _Batcher:
+    def __init__(self, pipeline: Pipeline, rules: RuleSet, probe: Probe, uri: str, fmt: str, now: datetime) -> None:
+        proc = pipeline.settings.processing
+        self.separator, self.max_depth = proc.flatten_separator, proc.flatten_max_depth
+        self.reader = ArrowJson()
+        self.rules, self.ts_field = rules, probe.timestamp
+        self.level_field, self.levels = probe.level, probe.levels
+        self.uri, self.fmt, self.now = uri, fmt, now
+        self.today = now.date().isoformat()
+
+    def columns(self, first: int, lines: list[Any], keep: list[int]) -> _Result:
+        """Runs on the worker thread. A batch it cannot do exactly goes whole to the row path."""
+        try:
+            return self._columns(first, lines, keep)
+        except (NotColumnar, pa.ArrowException):
+            # ArrowException: Arrow itself failing on a shape (e.g. `[null, null]` arrays); rows are the reference.
+            return _Result([], 0, keep)
+
+    def _columns(self, first: int, lines: list[bytes], keep: list[int]) -> _Result:
+        slow: list[int] = []
+        good = [lines[i] for i in keep]
+        if not all(map(bytes.isascii, good)):
+            keep, slow = _utf8_lines(lines, keep)
+            good = [lines[i] for i in keep]
+        if not keep:
+            return _Result([], 0, slow)
+        table = self.reader.read(good)
+        names, arrays = flatten_table(table, self.separator, self.max_depth)
+        times: pa.Array | None = None
+        rejected: list[int] = []
+        at = -1
+        if self.ts_field in table.schema.names:
+            at = names.index(self.ts_field)
+            times, rejected = event_times(table.column(self.ts_field), self.now, self.rules)
+            arrays[at] = times
+        if self.level_field in table.schema.names:
+            where = names.index(self.level_field)
+            arrays[where], bad_levels = levels(table.column(self.level_field), self.levels)
+            rejected = sorted(set(rejected).union(bad_levels)) if bad_levels else rejected
+        n = len(keep)
+        line_numbers = pc.add(pa.array(keep, pa.int64()), first)
+        lineage = [
+            pa.repeat(pa.scalar(self.now, TIMESTAMP), n),
+            pa.repeat(pa.scalar(self.uri), n),
+            line_numbers,
+            pa.repeat(pa.scalar(self.fmt), n),
+        ]
+        out = pa.Table.from_arrays([*arrays, *lineage], names=[*names, *_LINEAGE_NAMES])
+        if rejected:
+            slow.extend(keep[r] for r in rejected)
+            mask = pc.invert(pc.is_in(pa.array(range(n)), pa.array(rejected)))
+            out = out.filter(mask)
+            times = out.column(at).combine_chunks() if times is not None else None
+            n = len(out)
+        if n == 0:
+            return _Result([], 0, slow)
+        if times is None or times.null_count == n:
+            return _Result([(self.today, out)], n, slow)
+        days = pc.fill_null(pc.cast(times, pa.date32()), self.now.date())
+        distinct = pc.unique(days)
+        if len(distinct) == 1:
+            return _Result([(distinct[0].as_py().isoformat(), out)], n, slow)
+        return _Result([(day.as_py().isoformat(), out.filter(pc.equal(days, day))) for day in distinct], n, slow)
+
+
+def run(pipeline: Pipeline, run: ObjectRun, probe: Probe, batches: Iterator[Batch]) -> None:
+    """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
+    fmt, summary = run.fmt, run.summary
+    batcher = _Batcher(pipeline, pipeline.rules_for(fmt), probe, run.uri, fmt.name, run.now)
+    passing = probe.passing
+
+    def land(job: tuple[Future[_Result], int, list[Any], list[int]]) -> None:
+        future, first, lines, keep = job
+        result = future.result()
+        for dt, table in result.parts:
+            run.valid.add_table(dt, table)
+        summary.lines += result.rows
+        summary.processed += result.rows
+        slow = set(range(len(lines))).difference(keep)
+        slow.update(result.slow)
+        if slow:
+            records = fmt.records((first + i, lines[i]) for i in sorted(slow))
+            pipeline.run_rows(run, records)
+
+    pending: tuple[Future[_Result], int, list[Any], list[int]] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="loglake-columnar") as pool:
+        try:
+            for first, lines in batches:
+                keep = passing(lines)
+                job = (pool.submit(batcher.columns, first, lines, keep), first, lines, keep)
+                if pending is not None:
+                    land(pending)
+                pending = job
+        finally:
+            if pending is not None:
+                land(pending)
