@@ -53,14 +53,18 @@ def describe_file(storage: Storage, key: str) -> dict[str, Any] | None:
 
 def crawl(storage: Storage, catalog: LocalCatalog) -> dict[str, Any]:
     """Finish interrupted commits, then list every data file in the zones and union their schemas."""
+    from loglake.catalog.compact import recover_all, retired_keys
+
     for manifest in iter_manifests(storage):
         if manifest.get("state") == "committing":
             recover(storage, manifest["source_id"])
+    recover_all(storage, catalog)
+    retired = retired_keys(storage)
     found: dict[str, list[dict[str, Any]]] = {}
     for zone in ZONES:
         files = []
         for info in storage.list(zone + "/"):
-            if is_hidden(info.key):
+            if is_hidden(info.key) or info.key in retired:
                 continue
             described = describe_file(storage, info.key)
             if described is not None:

@@ -92,21 +92,34 @@ def _apply(storage: Storage, manifest: dict[str, Any]) -> list[str]:
     removed = [k for k in manifest.get("replaces", []) if k not in keep]
     for key in removed:
         storage.delete(key)
+    if manifest.get("rewrites"):
+        from loglake.catalog.compact import record_take_out
+
+        for rw in manifest["rewrites"]:
+            record_take_out(storage, manifest["source_id"], rw["zone"], rw["dt"], rw["old"], rw["new"])
     manifest["state"] = "committed"
     manifest.pop("moves", None)
     manifest.pop("replaces", None)
+    manifest.pop("rewrites", None)
     write_manifest(storage, manifest)
     clear_staging(storage, manifest["source_id"], attempt=manifest.get("attempt"))
     return removed
 
 
 def commit(
-    storage: Storage, manifest: dict[str, Any], moves: list[tuple[str, str]], previous: dict[str, Any] | None
+    storage: Storage,
+    manifest: dict[str, Any],
+    moves: list[tuple[str, str]],
+    previous: dict[str, Any] | None,
+    also_replaces: list[str] = (),  # type: ignore[assignment]
 ) -> list[str]:
-    """Make an object's staged outputs visible together; returns the old keys it removed."""
+    """Make an object's staged outputs visible together; returns the old keys it removed.
+
+    `also_replaces`: merged files that held this object's old rows (rewritten without them).
+    """
     manifest["state"] = "committing"
     manifest["moves"] = [list(m) for m in moves]
-    manifest["replaces"] = [o["key"] for o in (previous or {}).get("outputs", [])]
+    manifest["replaces"] = [o["key"] for o in (previous or {}).get("outputs", [])] + list(also_replaces)
     write_manifest(storage, manifest)
     return _apply(storage, manifest)
 

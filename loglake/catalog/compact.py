@@ -1,0 +1,338 @@
+"""Compaction: many small Parquet files of a partition become a few ~128 MB ones, atomically.
+
+Queries see the catalog's file list, never the folder. A compaction writes the merged file in
+staging, journals it in the partition's compaction document, moves it into place and swaps it
+for its inputs in one catalog update. The inputs are only *retired*: they stay on disk for a grace
+period so a query that loaded the catalog just before the swap can still read them, and the
+crawler skips them. A query therefore sees either all inputs or the merged file, never both and
+never neither.
+
+The document (`compactions/<zone>/dt=<dt>.json`) also records which sources each merged file
+holds, so reprocessing one of them can take its old rows out (`take_out`) instead of doubling them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from loglake.catalog.local import ZONES, LocalCatalog
+from loglake.catalog.types import athena_type
+from loglake.errors import ObjectNotFound
+from loglake.sinks import STAGING
+from loglake.storage import Storage
+
+COMPACTIONS = "compactions"
+_SID = re.compile(r"-([0-9a-f]{16})-\d{4}\.parquet$")
+
+
+def doc_key(zone: str, dt: str) -> str:
+    return f"{COMPACTIONS}/{zone}/dt={dt}.json"
+
+
+def _load(data: bytes | None) -> dict[str, Any]:
+    doc = orjson.loads(data) if data else {}
+    doc.setdefault("files", {})
+    doc.setdefault("retired", {})
+    doc.setdefault("pending", {})
+    return doc  # type: ignore[no-any-return]
+
+
+def read_doc(storage: Storage, zone: str, dt: str) -> dict[str, Any]:
+    try:
+        return _load(storage.read_bytes(doc_key(zone, dt)))
+    except ObjectNotFound:
+        return _load(None)
+
+
+def _still_retired(storage: Storage, key: str, retired_at: float) -> bool:
+    """False once the key was written again (its source reprocessed under the same output name)."""
+    try:
+        return storage.stat(key).mtime_ns / 1e9 <= retired_at
+    except ObjectNotFound:
+        return False
+
+
+def retired_keys(storage: Storage) -> set[str]:
+    """Inputs already merged into another file: on disk for a while, but not data any more."""
+    keys: set[str] = set()
+    for info in storage.list(COMPACTIONS + "/"):
+        if info.key.endswith(".json"):
+            retired = _load(storage.read_bytes(info.key))["retired"]
+            keys.update(k for k, at in retired.items() if _still_retired(storage, k, at))
+    return keys
+
+
+def _describe(key: str, zone: str, dt: str, table_schema: pa.Schema, rows: int) -> dict[str, Any]:
+    return {
+        "key": key,
+        "zone": zone,
+        "dt": dt,
+        "rows": rows,
+        "columns": [(f.name, athena_type(f.type)) for f in table_schema],
+    }
+
+
+@dataclass
+class Merge:
+    """One merged file to be: its inputs and the sources they hold."""
+
+    inputs: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    bytes: int = 0
+    types: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    zone: str
+    dt: str
+    merged_files: int = 0
+    into: int = 0
+    rows: int = 0
+    deleted_retired: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Compactor:
+    def __init__(
+        self, storage: Storage, catalog: LocalCatalog, target_bytes: int = 128 << 20, grace_seconds: float = 300.0
+    ) -> None:
+        self.storage, self.catalog = storage, catalog
+        self.target_bytes, self.grace = target_bytes, grace_seconds
+
+    def partitions(self, zone: str | None = None, dt: str | None = None) -> Iterator[tuple[str, str]]:
+        doc = self.catalog.load()
+        for table in doc["tables"].values():
+            if zone is not None and table["zone"] != zone:
+                continue
+            for part in table["partitions"]:
+                if dt is None or part == dt:
+                    yield table["zone"], part
+
+    def compact(self, zone: str, dt: str) -> Report:
+        report = Report(zone, dt)
+        self.recover(zone, dt, report)
+        table = next(t for t in self.catalog.load()["tables"].values() if t["zone"] == zone)
+        files = {k: f for k, f in table["files"].items() if f["dt"] == dt and k.endswith(".parquet")}
+        doc = read_doc(self.storage, zone, dt)
+        for merge in self._plan(files, doc):
+            rows = self._merge(zone, dt, merge)
+            if rows is not None:
+                report.merged_files += len(merge.inputs)
+                report.into += 1
+                report.rows += rows
+        return report
+
+    def _plan(self, files: dict[str, dict[str, Any]], doc: dict[str, Any]) -> list[Merge]:
+        """Small files grouped up to the target size; only files whose shared columns agree on type.
+
+        Files with conflicting types are left as they are: merging them would change values' text.
+        """
+        small = []
+        for key in sorted(files):
+            try:
+                size = self.storage.stat(key).size
+            except ObjectNotFound:
+                continue
+            if size < self.target_bytes // 2:
+                small.append((key, size))
+        merges: list[Merge] = []
+        for key, size in small:
+            types = dict(tuple(c) for c in files[key]["columns"])
+            home = None
+            for merge in merges:
+                fits = merge.bytes + size <= self.target_bytes
+                if fits and all(merge.types.get(n, t) == t for n, t in types.items()):
+                    home = merge
+                    break
+            if home is None:
+                home = Merge()
+                merges.append(home)
+            home.inputs.append(key)
+            home.bytes += size
+            home.types.update(types)
+            held = doc["files"].get(key)
+            if held is not None:
+                home.sources.update(held["sources"])
+            else:
+                match = _SID.search(key)
+                if match:
+                    home.sources[match.group(1)] = key
+        return [m for m in merges if len(m.inputs) > 1]
+
+    def _merge(self, zone: str, dt: str, merge: Merge) -> int | None:
+        """Write the merged file, then journal → move → catalog swap → retire inputs."""
+        name = f"compacted-{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
+        key = f"{zone}/dt={dt}/{name}.parquet"
+        staged = f"{STAGING}/compact/{name}/{key}"
+        fields: dict[str, pa.Field] = {}
+        for input_key in merge.inputs:
+            with self._open(input_key) as fh:
+                for f in pq.read_schema(fh):
+                    fields.setdefault(f.name, f)
+        schema = pa.schema(list(fields.values()))
+        rows = 0
+        with self.storage.open_write(staged) as out:
+            writer = pq.ParquetWriter(out, schema, compression="zstd", use_dictionary=True)
+            for input_key in merge.inputs:
+                with self._open(input_key) as fh:
+                    for batch in pq.ParquetFile(fh).iter_batches(batch_size=65_536):
+                        table = pa.Table.from_batches([batch])
+                        cols = [
+                            table.column(f.name) if f.name in table.column_names else pa.nulls(len(table), f.type)
+                            for f in schema
+                        ]
+                        writer.write_table(pa.Table.from_arrays(cols, schema=schema))
+                        rows += len(table)
+            writer.close()
+        described = _describe(key, zone, dt, schema, rows)
+
+        def journal(current: bytes | None) -> bytes:
+            doc = _load(current)
+            doc["pending"][key] = {
+                "staged": staged,
+                "inputs": merge.inputs,
+                "sources": merge.sources,
+                "file": described,
+            }
+            return orjson.dumps(doc)
+
+        # Inputs replaced meanwhile (their source was reprocessed) would come back as doubles: give up on this one.
+        listed = next(t for t in self.catalog.load()["tables"].values() if t["zone"] == zone)["files"]
+        if not all(k in listed for k in merge.inputs):
+            self.storage.delete(staged)
+            return None
+        self.storage.update(doc_key(zone, dt), journal)
+        self._finish(zone, dt, key)
+        return rows
+
+    def _open(self, key: str) -> Any:
+        fs, base = self.storage.arrow_filesystem()
+        return fs.open_input_file(f"{base}/{key}")
+
+    def _finish(self, zone: str, dt: str, key: str) -> None:
+        """Roll a journalled merge forward; idempotent, so recovery runs the same code."""
+        pending = read_doc(self.storage, zone, dt)["pending"].get(key)
+        if pending is None:
+            return
+        if self.storage.exists(pending["staged"]):
+            self.storage.move(pending["staged"], key)
+        elif not self.storage.exists(key):
+            # The merged file never got written completely: drop the journal entry, inputs stay live.
+            self._drop_pending(zone, dt, key)
+            return
+        self.catalog.apply([pending["file"]], pending["inputs"])
+        now = time.time()
+
+        def done(current: bytes | None) -> bytes:
+            doc = _load(current)
+            entry = doc["pending"].pop(key, None)
+            if entry is not None:
+                doc["files"][key] = {"sources": entry["sources"]}
+                for old in entry["inputs"]:
+                    doc["files"].pop(old, None)
+                    doc["retired"][old] = now
+            return orjson.dumps(doc)
+
+        self.storage.update(doc_key(zone, dt), done)
+
+    def _drop_pending(self, zone: str, dt: str, key: str) -> None:
+        def drop(current: bytes | None) -> bytes:
+            doc = _load(current)
+            doc["pending"].pop(key, None)
+            return orjson.dumps(doc)
+
+        self.storage.update(doc_key(zone, dt), drop)
+
+    def recover(self, zone: str, dt: str, report: Report | None = None) -> None:
+        """Finish interrupted merges and delete inputs retired longer ago than the grace period."""
+        doc = read_doc(self.storage, zone, dt)
+        for key in list(doc["pending"]):
+            self._finish(zone, dt, key)
+        retired = read_doc(self.storage, zone, dt)["retired"]
+        expired = [k for k, at in retired.items() if time.time() - at >= self.grace]
+        if not expired:
+            return
+        for key in expired:
+            if _still_retired(self.storage, key, retired[key]):
+                self.storage.delete(key)
+
+        def forget(current: bytes | None) -> bytes:
+            doc = _load(current)
+            for key in expired:
+                doc["retired"].pop(key, None)
+            return orjson.dumps(doc)
+
+        self.storage.update(doc_key(zone, dt), forget)
+        if report is not None:
+            report.deleted_retired += len(expired)
+
+
+def recover_all(storage: Storage, catalog: LocalCatalog, grace_seconds: float = 300.0) -> None:
+    """What `crawl` runs first: interrupted merges finished, expired inputs deleted."""
+    compactor = Compactor(storage, catalog, grace_seconds=grace_seconds)
+    for zone in ZONES:
+        for info in list(storage.list(f"{COMPACTIONS}/{zone}/")):
+            name = info.key.rsplit("/", 1)[-1]
+            if name.startswith("dt=") and name.endswith(".json"):
+                compactor.recover(zone, name[3:-5])
+
+
+def take_out(
+    storage: Storage, sid: str, uri: str, zone: str, dt: str, staging: str
+) -> list[tuple[str, str, str, dict[str, Any] | None]]:
+    """For reprocessing: merged files holding this source's old rows, rewritten without them (staged).
+
+    Returns (old key, staged key, new key, new file description or None when nothing is left).
+    """
+    doc = read_doc(storage, zone, dt)
+    out = []
+    for key, entry in doc["files"].items():
+        if sid not in entry["sources"]:
+            continue
+        name = f"compacted-{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
+        new_key = f"{zone}/dt={dt}/{name}.parquet"
+        staged = f"{staging}/{new_key}"
+        rows = 0
+        fs, base = storage.arrow_filesystem()
+        with fs.open_input_file(f"{base}/{key}") as fh, storage.open_write(staged) as fh_out:
+            source = pq.ParquetFile(fh)
+            writer = pq.ParquetWriter(fh_out, source.schema_arrow, compression="zstd", use_dictionary=True)
+            for batch in source.iter_batches(batch_size=65_536):
+                kept = batch.filter(pc.not_equal(batch.column("source_uri"), pa.scalar(uri)))
+                if len(kept):
+                    writer.write_batch(kept)
+                    rows += len(kept)
+            writer.close()
+            schema = source.schema_arrow
+        described = _describe(new_key, zone, dt, schema, rows) if rows else None
+        if not rows:
+            storage.delete(staged)
+        out.append((key, staged, new_key, described))
+    return out
+
+
+def record_take_out(storage: Storage, sid: str, zone: str, dt: str, old: str, new: str | None) -> None:
+    """The document follows a rewrite: the new file holds the old one's sources but this one. Idempotent."""
+
+    def change(current: bytes | None) -> bytes:
+        doc = _load(current)
+        entry = doc["files"].pop(old, None)
+        if entry is not None and new is not None:
+            sources = {s: k for s, k in entry["sources"].items() if s != sid}
+            doc["files"][new] = {"sources": sources}
+        return orjson.dumps(doc)
+
+    storage.update(doc_key(zone, dt), change)
