@@ -9,7 +9,7 @@ handed whole to the row path.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -142,14 +142,14 @@ def run(pipeline: Pipeline, run: ObjectRun, probe: Probe, batches: Iterator[Batc
             pipeline.run_rows(run, records)
 
     pending: tuple[Future[_Result], int, list[Any], list[int]] | None = None
-    with ThreadPoolExecutor(1, thread_name_prefix="loglake-columnar") as pool:
-        try:
-            for first, lines in batches:
-                keep = passing(lines)
-                job = (pool.submit(batcher.columns, first, lines, keep), first, lines, keep)
-                if pending is not None:
-                    land(pending)
-                pending = job
-        finally:
+    pool = pipeline.worker_thread()
+    try:
+        for first, lines in batches:
+            keep = passing(lines)
+            job = (pool.submit(batcher.columns, first, lines, keep), first, lines, keep)
             if pending is not None:
                 land(pending)
+            pending = job
+    finally:
+        if pending is not None:
+            land(pending)

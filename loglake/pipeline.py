@@ -12,6 +12,7 @@ import traceback
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,6 +112,7 @@ class Pipeline:
         self.formats = FormatRegistry(settings.formats)
         self._rules: dict[str, RuleSet] = {}
         self._probes: dict[str, Probe | None] = {}
+        self._pool: ThreadPoolExecutor | None = None
         proc = settings.processing
         self.flattener = Flattener(proc.flatten_separator, proc.flatten_max_depth)
         self.defer_catalog = False
@@ -139,6 +141,12 @@ class Pipeline:
         if rules is None:
             rules = self._rules[fmt.name] = RuleSet(self.settings.rules, fmt.provides_level)
         return rules
+
+    def worker_thread(self) -> ThreadPoolExecutor:
+        """The columnar path's Arrow thread, kept for the pipeline's life (small objects come by thousands)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="loglake-columnar")
+        return self._pool
 
     def probe_for(self, fmt: Format) -> Probe | None:
         """The columnar path serves JSON Lines under rules it can decide exactly; others go row by row."""

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from loglake.catalog.local import ZONES, LocalCatalog
 from loglake.catalog.types import athena_type
 from loglake.errors import ObjectNotFound
-from loglake.sinks import STAGING
+from loglake.sinks import STAGING, staged_key
 from loglake.storage import Storage
 
 COMPACTIONS = "compactions"
@@ -176,7 +176,7 @@ class Compactor:
         """Write the merged file, then journal → move → catalog swap → retire inputs."""
         name = f"compacted-{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
         key = f"{zone}/dt={dt}/{name}.parquet"
-        staged = f"{STAGING}/compact/{name}/{key}"
+        staged = staged_key(f"{STAGING}/compact/{name}", key)
         fields: dict[str, pa.Field] = {}
         for input_key in merge.inputs:
             with self._open(input_key) as fh:
@@ -304,7 +304,7 @@ def take_out(
             continue
         name = f"compacted-{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
         new_key = f"{zone}/dt={dt}/{name}.parquet"
-        staged = f"{staging}/{new_key}"
+        staged = staged_key(staging, new_key)
         rows = 0
         fs, base = storage.arrow_filesystem()
         with fs.open_input_file(f"{base}/{key}") as fh, storage.open_write(staged) as fh_out:

@@ -80,7 +80,8 @@ class ArrowJson:
         buf = b"\n".join(lines)
         longest = max(map(len, lines))
         block = max(256 << 10, len(buf) // 4 + 1, longest + 2)  # a few blocks: Arrow parses them in parallel
-        options = pj.ReadOptions(block_size=block, use_threads=True)
+        # Arrow's thread pool pays off on big batches only; small objects would spend more on waking it.
+        options = pj.ReadOptions(block_size=block, use_threads=len(buf) > (1 << 20))
         table = None
         if self.schema is not None:
             table = self._read(buf, options, self.schema)

@@ -16,6 +16,11 @@ from loglake.storage import Storage
 STAGING = "_staging"
 
 
+def staged_key(staging: str, key: str) -> str:
+    """Where an output waits for its commit: flat under the attempt's folder (fewer folders to make)."""
+    return f"{staging}/{key.replace('/', '~')}"
+
+
 @dataclass
 class OutputFile:
     """One data file of one object: where it is staged, where it lands, what it holds."""
@@ -114,7 +119,7 @@ class ZoneWriter:
         part = self.parts.get(dt, 0)
         self.parts[dt] = part + 1
         key = f"{self.zone}/dt={dt}/{self.name}-{part:04d}.{self.writer_cls.extension}"
-        out = OutputFile(key=key, staged=f"{self.staging}/{key}", zone=self.zone, dt=dt)
+        out = OutputFile(key=key, staged=staged_key(self.staging, key), zone=self.zone, dt=dt)
         ctx = self.storage.open_write(out.staged)
         fh = ctx.__enter__()
         opened = _Open(out, ctx, self.writer_cls(fh, schema))

@@ -48,9 +48,12 @@ class LocalStorage(Storage):
     def open_write(self, key: str) -> Iterator[BinaryIO]:
         path = self.path(key)
         folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
         # Dot-prefixed temp names are ignored by readers, Hive/Athena-style listers and `watch`.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        except FileNotFoundError:  # folders are made on demand: a mkdir per write costs more than a miss
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
         try:
             with os.fdopen(fd, "wb") as fh:
                 yield fh
@@ -65,11 +68,13 @@ class LocalStorage(Storage):
 
     def move(self, src: str, dst: str) -> None:
         target = self.path(dst)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
             os.replace(self.path(src), target)
         except FileNotFoundError as exc:
-            raise ObjectNotFound(f"{self.path(src)}: no such object to move") from exc
+            if not os.path.exists(self.path(src)):
+                raise ObjectNotFound(f"{self.path(src)}: no such object to move") from exc
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(self.path(src), target)
 
     def delete(self, key: str) -> None:
         try:
