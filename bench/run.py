@@ -113,6 +113,18 @@ def main() -> None:
         print(f"\nJSON Lines: {size_mb:.0f} MB, {lines:,} lines (~1% bad)")
         s, r, _ = run(loglake(["process", str(jsonl), "--json"], work / "lake1"))
         record("loglake process (1 process)", s, r, size_mb, lines)
+        rows_lake = work / "lake1-rows"
+        rows_lake.mkdir()
+        (rows_lake / "loglake.toml").write_text("[processing]\ncolumnar = false\n")
+        s, r, _ = run(loglake(["process", str(jsonl), "--json"], rows_lake))
+        record("loglake process, row path only", s, r, size_mb, lines)
+        shutil.rmtree(rows_lake, ignore_errors=True)
+        # Memory must not grow with the input: the same run on an eighth of the file.
+        eighth = work / "eighth.jsonl"
+        with open(jsonl, "rb") as src, open(eighth, "wb") as dst:
+            dst.writelines(line for i, line in enumerate(src) if i < lines // 8)
+        s, r, _ = run(loglake(["process", str(eighth), "--json"], work / "lake1-eighth"))
+        record("loglake process, 1/8 of the file", s, r, eighth.stat().st_size / 1e6, lines // 8)
         s, r, _ = run([PY, str(HERE / "reference_duckdb.py"), str(jsonl), str(work / "duck")])
         record("duckdb read_json → parquet", s, r, size_mb, lines)
         s, r, _ = run([PY, str(HERE / "reference_tutorial.py"), str(jsonl), str(work / "tutorial")])
@@ -140,6 +152,15 @@ def main() -> None:
             print(
                 f"{'loglake small objects, ' + str(jobs) + ' job(s)':<34} {small / s:8.1f} obj/s, {files} Parquet files, {r:.0f} MB RSS (largest process)"
             )
+        s, r, _ = run(loglake(["compact", "--grace", "0", "--json"], lake_dir))
+        run(loglake(["compact", "--grace", "0", "--json"], lake_dir))  # deletes the retired inputs
+        left = len(list((lake_dir / "processed").rglob("*.parquet")))
+        results["compact after small objects"] = {
+            "seconds": round(s, 2),
+            "parquet_files_after": left,
+            "peak_rss_MB": round(r, 1),
+        }
+        print(f"{'loglake compact':<34} {s:8.2f} s → {left} Parquet files in processed/")
 
         print(f"\nGROUP BY level over {rows:,} rows")
         best = group_by_table(rows, work / "lake4")
