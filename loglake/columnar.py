@@ -21,14 +21,13 @@ from loglake.formats.reader import Batch
 from loglake.records import TIMESTAMP, NotColumnar
 from loglake.rules import RuleSet
 from loglake.rules.probe import Probe, event_times, levels
+from loglake.transform import LINEAGE
 from loglake.transform.columnar import flatten_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from loglake.pipeline import ObjectRun, Pipeline
-
-_LINEAGE_NAMES = ["processed_timestamp", "source_uri", "source_line", "source_format"]
 
 
 class _Result:
@@ -88,13 +87,14 @@ class _Batcher:
         times: pa.Array | None = None
         rejected: list[int] = []
         at = -1
+        # The probe let only text or null through for these two top-level fields: flattened, they are text.
         if self.ts_field in table.schema.names:
             at = names.index(self.ts_field)
-            times, rejected = event_times(table.column(self.ts_field), self.now, self.rules)
+            times, rejected = event_times(arrays[at], self.now, self.rules)
             arrays[at] = times
         if self.level_field in table.schema.names:
             where = names.index(self.level_field)
-            arrays[where], bad_levels = levels(table.column(self.level_field), self.levels)
+            arrays[where], bad_levels = levels(arrays[where], self.levels)
             rejected = sorted(set(rejected).union(bad_levels)) if bad_levels else rejected
         n = len(keep)
         line_numbers = pc.add(pa.array(keep, pa.int64()), first)
@@ -104,7 +104,7 @@ class _Batcher:
             line_numbers,
             pa.repeat(pa.scalar(self.fmt), n),
         ]
-        out = pa.Table.from_arrays([*arrays, *lineage], names=[*names, *_LINEAGE_NAMES])
+        out = pa.Table.from_arrays([*arrays, *lineage], names=[*names, *LINEAGE])
         if rejected:
             slow.extend(keep[r] for r in rejected)
             mask = pc.invert(pc.is_in(pa.array(range(n)), pa.array(rejected)))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loglake import columnar
+from loglake.catalog.compact import Rewrite, take_out
 from loglake.catalog.local import LocalCatalog
 from loglake.config import Settings
 from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
@@ -236,32 +237,23 @@ class Pipeline:
         moves = [(o.staged, o.key) for o in outputs]
         rewritten = self._take_out_of_merged(sid, uri, previous, staging)
         if rewritten:
-            manifest["rewrites"] = [
-                {"zone": r[4], "dt": r[5], "old": r[0], "new": r[2] if r[3] else None} for r in rewritten
-            ]
-            moves += [(r[1], r[2]) for r in rewritten if r[3]]
-        removed = commit(self.lake, manifest, moves, previous, [r[0] for r in rewritten])
+            manifest["rewrites"] = [r.to_json() for r in rewritten]
+            moves += [(r.staged, r.new) for r in rewritten if r.file]
+        removed = commit(self.lake, manifest, moves, previous, [r.old for r in rewritten])
         if self.catalog is not None:
             self._added.extend(manifest["outputs"])
-            self._added.extend(r[3] for r in rewritten if r[3])
+            self._added.extend(r.file for r in rewritten if r.file)
             self._removed.extend(removed)
             if not self.defer_catalog:
                 self.flush_catalog()
         return summary
 
-    def _take_out_of_merged(
-        self, sid: str, uri: str, previous: dict[str, Any] | None, staging: str
-    ) -> list[tuple[str, str, str, dict[str, Any] | None, str, str]]:
+    def _take_out_of_merged(self, sid: str, uri: str, previous: dict[str, Any] | None, staging: str) -> list[Rewrite]:
         """Reprocessing after `compact`: the merged files holding this object's old rows, rewritten without them."""
         if not previous or not previous.get("outputs"):
             return []
-        from loglake.catalog.compact import take_out
-
-        found = []
-        for zone, dt in sorted({(o["zone"], o["dt"]) for o in previous["outputs"]}):
-            for old, staged, new, described in take_out(self.lake, sid, uri, zone, dt, staging):
-                found.append((old, staged, new, described, zone, dt))
-        return found
+        partitions = sorted({(o["zone"], o["dt"]) for o in previous["outputs"]})
+        return [r for zone, dt in partitions for r in take_out(self.lake, sid, uri, zone, dt, staging)]
 
     def _record_failure(
         self, sid: str, uri: str, summary: Summary, fingerprint: dict[str, Any], previous: dict[str, Any] | None

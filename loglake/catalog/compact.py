@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from loglake.catalog.local import ZONES, LocalCatalog
 from loglake.catalog.types import athena_type
 from loglake.errors import ObjectNotFound
 from loglake.sinks import STAGING, staged_key
+from loglake.sinks.writers import ParquetFileWriter
 from loglake.storage import Storage
 
 COMPACTIONS = "compactions"
@@ -45,6 +46,22 @@ def _load(data: bytes | None) -> dict[str, Any]:
     doc.setdefault("retired", {})
     doc.setdefault("pending", {})
     return doc  # type: ignore[no-any-return]
+
+
+def _edit_doc(storage: Storage, zone: str, dt: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Atomic read-modify-write of a partition's document (file lock locally, conditional write on S3)."""
+
+    def apply(current: bytes | None) -> bytes:
+        doc = _load(current)
+        change(doc)
+        return orjson.dumps(doc)
+
+    storage.update(doc_key(zone, dt), apply)
+
+
+def _new_key(zone: str, dt: str) -> str:
+    """A fresh name for a merged file: never reused, so no reader of an older one is disturbed."""
+    return f"{zone}/dt={dt}/compacted-{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}.parquet"
 
 
 def read_doc(storage: Storage, zone: str, dt: str) -> dict[str, Any]:
@@ -121,11 +138,14 @@ class Compactor:
                 if dt is None or part == dt:
                     yield table["zone"], part
 
+    def _listed(self, zone: str) -> dict[str, Any]:
+        """The zone's files as the catalog lists them now."""
+        return next(t for t in self.catalog.load()["tables"].values() if t["zone"] == zone)["files"]  # type: ignore[no-any-return]
+
     def compact(self, zone: str, dt: str) -> Report:
         report = Report(zone, dt)
         self.recover(zone, dt, report)
-        table = next(t for t in self.catalog.load()["tables"].values() if t["zone"] == zone)
-        files = {k: f for k, f in table["files"].items() if f["dt"] == dt and k.endswith(".parquet")}
+        files = {k: f for k, f in self._listed(zone).items() if f["dt"] == dt and k.endswith(".parquet")}
         doc = read_doc(self.storage, zone, dt)
         for merge in self._plan(files, doc):
             rows = self._merge(zone, dt, merge)
@@ -174,9 +194,8 @@ class Compactor:
 
     def _merge(self, zone: str, dt: str, merge: Merge) -> int | None:
         """Write the merged file, then journal → move → catalog swap → retire inputs."""
-        name = f"compacted-{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
-        key = f"{zone}/dt={dt}/{name}.parquet"
-        staged = staged_key(f"{STAGING}/compact/{name}", key)
+        key = _new_key(zone, dt)
+        staged = staged_key(f"{STAGING}/compact", key)  # the key is fresh, so is its staged name
         fields: dict[str, pa.Field] = {}
         for input_key in merge.inputs:
             with self._open(input_key) as fh:
@@ -185,36 +204,22 @@ class Compactor:
         schema = pa.schema(list(fields.values()))
         rows = 0
         with self.storage.open_write(staged) as out:
-            writer = pq.ParquetWriter(out, schema, compression="zstd", use_dictionary=True)
+            writer = ParquetFileWriter(out, schema)  # fills columns an input lacks with nulls
             for input_key in merge.inputs:
                 with self._open(input_key) as fh:
                     for batch in pq.ParquetFile(fh).iter_batches(batch_size=65_536):
-                        table = pa.Table.from_batches([batch])
-                        cols = [
-                            table.column(f.name) if f.name in table.column_names else pa.nulls(len(table), f.type)
-                            for f in schema
-                        ]
-                        writer.write_table(pa.Table.from_arrays(cols, schema=schema))
-                        rows += len(table)
+                        writer.write(pa.Table.from_batches([batch]))
+                        rows += len(batch)
             writer.close()
         described = _describe(key, zone, dt, schema, rows)
 
-        def journal(current: bytes | None) -> bytes:
-            doc = _load(current)
-            doc["pending"][key] = {
-                "staged": staged,
-                "inputs": merge.inputs,
-                "sources": merge.sources,
-                "file": described,
-            }
-            return orjson.dumps(doc)
-
         # Inputs replaced meanwhile (their source was reprocessed) would come back as doubles: give up on this one.
-        listed = next(t for t in self.catalog.load()["tables"].values() if t["zone"] == zone)["files"]
+        listed = self._listed(zone)
         if not all(k in listed for k in merge.inputs):
             self.storage.delete(staged)
             return None
-        self.storage.update(doc_key(zone, dt), journal)
+        entry = {"staged": staged, "inputs": merge.inputs, "sources": merge.sources, "file": described}
+        _edit_doc(self.storage, zone, dt, lambda doc: doc["pending"].__setitem__(key, entry))
         self._finish(zone, dt, key)
         return rows
 
@@ -236,25 +241,18 @@ class Compactor:
         self.catalog.apply([pending["file"]], pending["inputs"])
         now = time.time()
 
-        def done(current: bytes | None) -> bytes:
-            doc = _load(current)
+        def done(doc: dict[str, Any]) -> None:
             entry = doc["pending"].pop(key, None)
             if entry is not None:
                 doc["files"][key] = {"sources": entry["sources"]}
                 for old in entry["inputs"]:
                     doc["files"].pop(old, None)
                     doc["retired"][old] = now
-            return orjson.dumps(doc)
 
-        self.storage.update(doc_key(zone, dt), done)
+        _edit_doc(self.storage, zone, dt, done)
 
     def _drop_pending(self, zone: str, dt: str, key: str) -> None:
-        def drop(current: bytes | None) -> bytes:
-            doc = _load(current)
-            doc["pending"].pop(key, None)
-            return orjson.dumps(doc)
-
-        self.storage.update(doc_key(zone, dt), drop)
+        _edit_doc(self.storage, zone, dt, lambda doc: doc["pending"].pop(key, None))
 
     def recover(self, zone: str, dt: str, report: Report | None = None) -> None:
         """Finish interrupted merges and delete inputs retired longer ago than the grace period."""
@@ -269,13 +267,11 @@ class Compactor:
             if _still_retired(self.storage, key, retired[key]):
                 self.storage.delete(key)
 
-        def forget(current: bytes | None) -> bytes:
-            doc = _load(current)
+        def forget(doc: dict[str, Any]) -> None:
             for key in expired:
                 doc["retired"].pop(key, None)
-            return orjson.dumps(doc)
 
-        self.storage.update(doc_key(zone, dt), forget)
+        _edit_doc(self.storage, zone, dt, forget)
         if report is not None:
             report.deleted_retired += len(expired)
 
@@ -290,49 +286,55 @@ def recover_all(storage: Storage, catalog: LocalCatalog, grace_seconds: float = 
                 compactor.recover(zone, name[3:-5])
 
 
-def take_out(
-    storage: Storage, sid: str, uri: str, zone: str, dt: str, staging: str
-) -> list[tuple[str, str, str, dict[str, Any] | None]]:
-    """For reprocessing: merged files holding this source's old rows, rewritten without them (staged).
+@dataclass
+class Rewrite:
+    """A merged file that held a reprocessed source's old rows, and its replacement without them."""
 
-    Returns (old key, staged key, new key, new file description or None when nothing is left).
-    """
-    doc = read_doc(storage, zone, dt)
+    zone: str
+    dt: str
+    old: str
+    staged: str
+    new: str
+    file: dict[str, Any] | None
+    """The replacement's catalog entry; None when no rows were left (nothing replaces the old file)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """What the commit journal keeps to update the partition's document on recovery too."""
+        return {"zone": self.zone, "dt": self.dt, "old": self.old, "new": self.new if self.file else None}
+
+
+def take_out(storage: Storage, sid: str, uri: str, zone: str, dt: str, staging: str) -> list[Rewrite]:
+    """For reprocessing: merged files holding this source's old rows, rewritten without them (staged)."""
     out = []
-    for key, entry in doc["files"].items():
+    for key, entry in read_doc(storage, zone, dt)["files"].items():
         if sid not in entry["sources"]:
             continue
-        name = f"compacted-{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
-        new_key = f"{zone}/dt={dt}/{name}.parquet"
+        new_key = _new_key(zone, dt)
         staged = staged_key(staging, new_key)
         rows = 0
         fs, base = storage.arrow_filesystem()
         with fs.open_input_file(f"{base}/{key}") as fh, storage.open_write(staged) as fh_out:
             source = pq.ParquetFile(fh)
-            writer = pq.ParquetWriter(fh_out, source.schema_arrow, compression="zstd", use_dictionary=True)
+            writer = ParquetFileWriter(fh_out, source.schema_arrow)
             for batch in source.iter_batches(batch_size=65_536):
                 kept = batch.filter(pc.not_equal(batch.column("source_uri"), pa.scalar(uri)))
                 if len(kept):
-                    writer.write_batch(kept)
+                    writer.write(pa.Table.from_batches([kept]))
                     rows += len(kept)
             writer.close()
-            schema = source.schema_arrow
-        described = _describe(new_key, zone, dt, schema, rows) if rows else None
+        described = _describe(new_key, zone, dt, source.schema_arrow, rows) if rows else None
         if not rows:
             storage.delete(staged)
-        out.append((key, staged, new_key, described))
+        out.append(Rewrite(zone, dt, key, staged, new_key, described))
     return out
 
 
 def record_take_out(storage: Storage, sid: str, zone: str, dt: str, old: str, new: str | None) -> None:
     """The document follows a rewrite: the new file holds the old one's sources but this one. Idempotent."""
 
-    def change(current: bytes | None) -> bytes:
-        doc = _load(current)
+    def change(doc: dict[str, Any]) -> None:
         entry = doc["files"].pop(old, None)
         if entry is not None and new is not None:
-            sources = {s: k for s, k in entry["sources"].items() if s != sid}
-            doc["files"][new] = {"sources": sources}
-        return orjson.dumps(doc)
+            doc["files"][new] = {"sources": {s: k for s, k in entry["sources"].items() if s != sid}}
 
-    storage.update(doc_key(zone, dt), change)
+    _edit_doc(storage, zone, dt, change)

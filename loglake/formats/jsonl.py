@@ -40,11 +40,15 @@ class JsonLines(Format):
         return ParseFailure("not_an_object", f"a JSON {kind}, not an object")
 
 
+def _is_time(kind: pa.DataType) -> bool:
+    return pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind)
+
+
 def _settle(kind: pa.DataType) -> pa.DataType | None:
     """The type to hold a field at from now on: times stay text (as in the row path), nulls stay open."""
     if pa.types.is_null(kind):
         return None
-    if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
+    if _is_time(kind):
         return pa.string()
     if pa.types.is_struct(kind):
         fields = [f.with_type(t) for f in kind if (t := _settle(f.type)) is not None]
@@ -55,14 +59,16 @@ def _settle(kind: pa.DataType) -> pa.DataType | None:
     return kind
 
 
+def _settled(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([f.with_type(t) for f in schema if (t := _settle(f.type)) is not None])
+
+
 def _has_time(kind: pa.DataType) -> bool:
-    if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
-        return True
     if pa.types.is_struct(kind):
         return any(_has_time(f.type) for f in kind)
     if pa.types.is_list(kind):
         return _has_time(kind.value_type)
-    return False
+    return _is_time(kind)
 
 
 class ArrowJson:
@@ -90,12 +96,10 @@ class ArrowJson:
             if table is None:
                 raise NotColumnar("types conflict inside the batch")
         if any(_has_time(f.type) for f in table.schema):
-            settled = [f.with_type(t) for f in table.schema if (t := _settle(f.type)) is not None]
-            table = self._read(buf, options, pa.schema(settled))
+            table = self._read(buf, options, _settled(table.schema))
             if table is None:
                 raise NotColumnar("types conflict inside the batch")
-        kept = [f.with_type(t) for f in table.schema if (t := _settle(f.type)) is not None]
-        self.schema = pa.schema(kept)
+        self.schema = _settled(table.schema)
         return table
 
     @staticmethod

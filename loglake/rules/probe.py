@@ -27,10 +27,9 @@ _ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?
 class Probe:
     """Which lines of a batch are certainly valid, decided by msgspec without building dicts."""
 
-    def __init__(self, rules: RuleSet, timestamp: str, required: tuple[str, ...], level: str, levels: frozenset[str]):
+    def __init__(self, timestamp: str, required: tuple[str, ...], level: str, levels: frozenset[str]) -> None:
         self.timestamp, self.level, self.levels = timestamp, level, levels
-        names = list(dict.fromkeys((*required, level, timestamp) if timestamp else (*required, level)))
-        names = [n for n in names if n]
+        names = [n for n in dict.fromkeys((*required, level, timestamp)) if n]
         attrs = {name: f"f{i}" for i, name in enumerate(names)}
         struct = msgspec.defstruct(
             "Probe", [(attrs[n], Any, msgspec.UNSET) for n in names], rename={attrs[n]: n for n in names}
@@ -39,18 +38,17 @@ class Probe:
         # A small generated loop: one attribute read and one test per rule, no calls per field.
         tests = []
         for name in required:
-            a = attrs[name]
-            if name == level:
-                continue
-            tests.append(
-                f"(r.{a} is not UNSET and r.{a} is not None and (r.{a}.__class__ is not str or not "
-                f"(not r.{a} or r.{a}.isspace())))"
-            )
+            if name != level:
+                a = attrs[name]
+                tests.append(
+                    f"(r.{a} is not UNSET and r.{a} is not None"
+                    f" and (r.{a}.__class__ is not str or (r.{a} and not r.{a}.isspace())))"
+                )
         if level:
             a = attrs[level]
             # Any spelling passes here: `levels()` normalises the batch's distinct values afterwards.
             if level in required:
-                tests.append(f"(r.{a}.__class__ is str and (r.{a} in LEVELS or not (not r.{a} or r.{a}.isspace())))")
+                tests.append(f"(r.{a}.__class__ is str and (r.{a} in LEVELS or (r.{a} and not r.{a}.isspace())))")
             else:
                 tests.append(f"(r.{a} is UNSET or r.{a} is None or r.{a}.__class__ is str)")
         if timestamp:
@@ -100,20 +98,17 @@ class Probe:
                 timestamp = rule.field
             else:
                 return None
-        return cls(rules, timestamp, tuple(required), level, levels)
+        return cls(timestamp, tuple(required), level, levels)
 
 
-def event_times(column: pa.ChunkedArray, now: datetime, rules: RuleSet) -> tuple[pa.Array, list[int]]:
+def event_times(column: pa.Array, now: datetime, rules: RuleSet) -> tuple[pa.Array, list[int]]:
     """The event-time column as naive UTC, and the rows whose time the row path must judge.
 
     Rows named are bad or unusual times (epochs, other ISO spellings, out of the window); the
     rest are exactly what `parse_timestamp` would give.
     """
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if column.type == pa.null():
-        return pa.nulls(len(column), TIMESTAMP), []
-    if column.type != pa.string():
-        return pa.nulls(len(column), TIMESTAMP), [i for i, v in enumerate(column.is_valid().to_pylist()) if v]
+    if column.type != pa.string():  # not reached: the probe passes only text or null times
+        return pa.nulls(len(column), TIMESTAMP), pc.indices_nonzero(column.is_valid()).to_pylist()
     shaped = pc.match_substring_regex(column, _ISO)
     odd = pc.and_(column.is_valid(), pc.invert(shaped))
     zoned = column if pc.all(shaped).as_py() else pc.if_else(shaped, column, None)
@@ -138,11 +133,8 @@ def event_times(column: pa.ChunkedArray, now: datetime, rules: RuleSet) -> tuple
     return times, rejected
 
 
-def levels(column: pa.ChunkedArray | pa.Array, allowed: frozenset[str]) -> tuple[pa.Array, list[int]]:
+def levels(column: pa.Array, allowed: frozenset[str]) -> tuple[pa.Array, list[int]]:
     """The level column normalised as `LevelRule` does, once per distinct value; and the rows it rejects."""
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if column.type != pa.string():
-        return column, []  # all missing: the probe let only strings and nulls through
     distinct = pc.unique(column)
     values = distinct.to_pylist()
     if all(v is None or v in allowed for v in values):
