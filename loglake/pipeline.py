@@ -33,10 +33,11 @@ from loglake.formats import (
 )
 from loglake.formats.base import Parsed
 from loglake.formats.jsonl import JsonLines
+from loglake.formats.reader import Batch
 from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, get_field
 from loglake.rules.probe import Probe
-from loglake.sinks import STAGING, ZoneWriter
+from loglake.sinks import STAGING, OutputFile, ZoneWriter
 from loglake.sinks.commit import clear_staging, commit, recover, source_id, write_manifest
 from loglake.sources import ObjectRef
 from loglake.storage import Storage
@@ -69,6 +70,29 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass
+class Attempt:
+    """One try at one object: where its output is staged and what it replaces."""
+
+    uri: str
+    sid: str
+    attempt: str
+    staging: str
+    name: str
+    now: datetime
+    previous: dict[str, Any] | None
+    summary: Summary
+    started: float
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+
+def internal_error(exc: BaseException) -> str:
+    return (
+        f"internal error: {exc!r}; please report it with this trace: "
+        + "".join(traceback.format_exception(exc)[-3:]).strip()
+    )
 
 
 @dataclass
@@ -157,9 +181,8 @@ class Pipeline:
             self._probes[fmt.name] = Probe.for_rules(self.rules_for(fmt))
         return self._probes[fmt.name]
 
-    def process(self, ref: ObjectRef) -> Summary:
-        """Never raises for bad input: the summary says what failed, the manifest records it."""
-        started = time.perf_counter()
+    def begin(self, ref: ObjectRef) -> Attempt:
+        """Recover an interrupted commit of this object and open a fresh attempt at it."""
         uri = ref.uri
         sid = source_id(uri)
         summary = Summary(source_uri=uri, format="")
@@ -170,76 +193,91 @@ class Pipeline:
             summary.error = f"earlier interrupted commit could not be recovered: {exc}"
         # Locally one process handles an object at a time; on S3 a duplicate event may be in flight elsewhere.
         clear_staging(self.lake, sid, older_than=self.lake.stale_staging_seconds)
-        now = datetime.now(UTC).replace(tzinfo=None)
         attempt = f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
-        name = f"{_stem(ref.name)}-{sid}"
-        staging = f"{STAGING}/{sid}/{attempt}"
+        return Attempt(
+            uri=uri,
+            sid=sid,
+            attempt=attempt,
+            staging=f"{STAGING}/{sid}/{attempt}",
+            name=f"{_stem(ref.name)}-{sid}",
+            now=datetime.now(UTC).replace(tzinfo=None),
+            previous=previous,
+            summary=summary,
+            started=time.perf_counter(),
+        )
+
+    def writers(self, att: Attempt, part: int | None = None) -> tuple[ZoneWriter, ZoneWriter]:
+        """The processed and errors writers of an attempt; a byte range of a split object gets its own names."""
+        name = att.name if part is None else f"{att.name}-r{part}"
         proc = self.settings.processing
-        valid = ZoneWriter(self.lake, "processed", name, staging, proc.processed_format, proc.batch_rows)
-        invalid = ZoneWriter(self.lake, "errors", name, staging, proc.errors_format, proc.batch_rows, ERROR_SCHEMA)
-        fingerprint: dict[str, Any] = {}
+        return (
+            ZoneWriter(self.lake, "processed", name, att.staging, proc.processed_format, proc.batch_rows),
+            ZoneWriter(self.lake, "errors", name, att.staging, proc.errors_format, proc.batch_rows, ERROR_SCHEMA),
+        )
+
+    def process(self, ref: ObjectRef) -> Summary:
+        """Never raises for bad input: the summary says what failed, the manifest records it."""
+        att = self.begin(ref)
+        summary, uri, proc = att.summary, att.uri, self.settings.processing
+        valid, invalid = self.writers(att)
         try:
             info = ref.storage.stat(ref.key)
-            fingerprint = {"size": info.size, "mtime_ns": info.mtime_ns}
+            att.fingerprint = {"size": info.size, "mtime_ns": info.mtime_ns}
             with ref.storage.open_read(ref.key) as raw:
                 stream, summary.compression = open_decompressed(
                     raw, uri, proc.max_decompressed_bytes, proc.max_compression_ratio
                 )
                 batches = iter_line_batches(stream, uri, proc.max_line_bytes)
                 fmt, batches = self.formats.choose(ref.key, batches)
-                summary.format = fmt.name
-                probe = self.probe_for(fmt)
-                try:
-                    run = ObjectRun(fmt, uri, now, summary, valid, invalid)
-                    if probe is not None:
-                        columnar.run(self, run, probe, batches)
-                    else:
-                        self.run_rows(run, fmt.records(lines_of(batches)))
-                except ObjectError as exc:
-                    summary.status, summary.error = "failed", exc.cause
-            summary.bytes = fingerprint.get("size", 0)
+                self.read(ObjectRun(fmt, uri, att.now, summary, valid, invalid), batches)
+            summary.bytes = info.size
         except (ObjectError, ObjectNotFound) as exc:
             summary.status = "failed"
             summary.error = exc.cause if isinstance(exc, ObjectError) else str(exc)
         except Exception as exc:
             valid.abort()
             invalid.abort()
-            summary.status = "failed"
-            summary.error = (
-                f"internal error: {exc!r}; please report it with this trace: "
-                + "".join(traceback.format_exception(exc)[-3:]).strip()
-            )
-            summary.seconds = round(time.perf_counter() - started, 6)
-            self._record_failure(sid, uri, summary, fingerprint, previous)
-            return summary
-
+            summary.status, summary.error = "failed", internal_error(exc)
+            return self.fail(att)
         if summary.status == "failed" and summary.lines == 0:
             valid.abort()
             invalid.abort()
-            clear_staging(self.lake, sid, attempt=attempt)
-            summary.seconds = round(time.perf_counter() - started, 6)
-            self._record_failure(sid, uri, summary, fingerprint, previous)
-            return summary
+            return self.fail(att)
+        return self.complete(att, valid.finish() + invalid.finish())
 
-        outputs = valid.finish() + invalid.finish()
+    def read(self, run: ObjectRun, batches: Iterator[Batch]) -> None:
+        """Lines → rows in the run's writers, by the columnar path where it applies. Adds to the run's counts."""
+        run.summary.format = run.fmt.name
+        probe = self.probe_for(run.fmt)
+        try:
+            if probe is not None:
+                columnar.run(self, run, probe, batches)
+            else:
+                self.run_rows(run, run.fmt.records(lines_of(batches)))
+        except ObjectError as exc:
+            run.summary.status, run.summary.error = "failed", exc.cause
+
+    def complete(self, att: Attempt, outputs: list[OutputFile]) -> Summary:
+        """Commit the attempt's staged outputs in place of the object's earlier ones."""
+        summary, sid, uri = att.summary, att.sid, att.uri
+        summary.seconds = round(time.perf_counter() - att.started, 6)
         summary.outputs = len(outputs)
         summary.errors_by_reason = dict(sorted(summary.errors_by_reason.items()))
-        summary.seconds = round(time.perf_counter() - started, 6)
         manifest: dict[str, Any] = {
             "source_id": sid,
             "source_uri": uri,
-            "fingerprint": fingerprint,
-            "attempt": attempt,
-            "processed_at": now.isoformat() + "Z",
+            "fingerprint": att.fingerprint,
+            "attempt": att.attempt,
+            "processed_at": att.now.isoformat() + "Z",
             "summary": summary.to_json(),
             "outputs": [o.to_json() for o in outputs],
         }
         moves = [(o.staged, o.key) for o in outputs]
-        rewritten = self._take_out_of_merged(sid, uri, previous, staging)
+        rewritten = self._take_out_of_merged(sid, uri, att.previous, att.staging)
         if rewritten:
             manifest["rewrites"] = [r.to_json() for r in rewritten]
             moves += [(r.staged, r.new) for r in rewritten if r.file]
-        removed = commit(self.lake, manifest, moves, previous, [r.old for r in rewritten])
+        removed = commit(self.lake, manifest, moves, att.previous, [r.old for r in rewritten])
         if self.catalog is not None:
             self._added.extend(manifest["outputs"])
             self._added.extend(r.file for r in rewritten if r.file)
@@ -247,6 +285,13 @@ class Pipeline:
             if not self.defer_catalog:
                 self.flush_catalog()
         return summary
+
+    def fail(self, att: Attempt) -> Summary:
+        """Nothing of this attempt is kept; the failure is recorded next to any earlier good output."""
+        att.summary.seconds = round(time.perf_counter() - att.started, 6)
+        clear_staging(self.lake, att.sid, attempt=att.attempt)
+        self._record_failure(att.sid, att.uri, att.summary, att.fingerprint, att.previous)
+        return att.summary
 
     def _take_out_of_merged(self, sid: str, uri: str, previous: dict[str, Any] | None, staging: str) -> list[Rewrite]:
         """Reprocessing after `compact`: the merged files holding this object's old rows, rewritten without them."""
