@@ -112,7 +112,7 @@ def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
 
 def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False, jobs: int = 1) -> list[Summary]:
     """Process objects (in worker processes when `jobs` != 1), writing the catalog once per batch."""
-    if jobs != 1 and len(refs) > 1:
+    if jobs != 1 and refs:
         from loglake.parallel import process_parallel
 
         results = process_parallel(lake.settings, refs, jobs)
@@ -238,7 +238,11 @@ def ingest(ctx: click.Context, files: tuple[str, ...], prefix: str, as_json: boo
     "--errors-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of errors/."
 )
 @click.option(
-    "--jobs", "-j", default=1, show_default=True, help="Worker processes for several objects (0 = one per core)."
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    help="Worker processes (0 = one per core); big objects are split across them.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every object's summary.")
 @click.pass_context

@@ -88,6 +88,9 @@ class ProcessingConfig:
     fsync: bool = True
     """Flush every output file to disk before it becomes visible (power-loss safe). Turning it off speeds
     up many small objects several-fold; a crash of the process alone never exposes partial output either way."""
+    split_bytes: int = 32 * 1024 * 1024
+    """With `--jobs`, an uncompressed object of line-by-line records at least twice this size is cut into
+    byte ranges (at most one per job, none smaller than this) read by separate processes, committed as one."""
     max_decompressed_bytes: int = 64 * 1024**3
     """A compressed object expanding beyond this is stopped as a decompression bomb."""
     max_compression_ratio: int = 1000
@@ -303,6 +306,7 @@ def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.tom
             "flatten_max_depth": _positive_int,
             "max_line_bytes": _positive_int,
             "batch_rows": _positive_int,
+            "split_bytes": _positive_int,
             "max_decompressed_bytes": _positive_int,
             "max_compression_ratio": _positive_int,
             "processed_format": _output_format,
@@ -395,6 +399,8 @@ max_line_bytes = 33554432
 fsync = true
 # JSON Lines go through Arrow in batches; lines needing a reason or a fix still go row by row (same output).
 columnar = true
+# With --jobs, uncompressed objects of at least twice this size are split across processes by byte range.
+split_bytes = 33554432
 
 [rules]
 # The tutorial's rule: these fields must be present and non-empty.

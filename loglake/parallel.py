@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from loglake.config import Settings
-from loglake.pipeline import Pipeline, Summary
+from loglake.pipeline import Attempt, Piece, Pipeline, Split, Summary
 from loglake.sources import ObjectRef
 from loglake.storage import open_storage
 
@@ -31,6 +31,11 @@ def _one(root: str, key: str) -> tuple[Summary, list[dict[str, Any]], list[str]]
     return summary, added, removed
 
 
+def _range(root: str, key: str, att: Attempt, fmt: str, start: int, end: int, part: int) -> Piece:
+    assert _PIPELINE is not None
+    return _PIPELINE.process_range(ObjectRef(open_storage(root), key), att, fmt, start, end, part)
+
+
 def storage_root(ref: ObjectRef) -> str:
     """A picklable description of where an object lives (clients are rebuilt in the worker)."""
     uri = ref.storage.uri("")
@@ -40,9 +45,36 @@ def storage_root(ref: ObjectRef) -> str:
 def process_parallel(
     settings: Settings, refs: list[ObjectRef], jobs: int
 ) -> Iterator[tuple[Summary, list[Any], list[str]]]:
-    """Yield each object's summary and catalog changes as workers finish (in input order)."""
+    """Yield each object's summary and catalog changes as workers finish (in input order).
+
+    Big objects are split into byte ranges read by several workers; this process commits them.
+    """
+    from loglake.lake import Lake
+
     jobs = jobs or os.cpu_count() or 1
+    parent = Lake.open(settings).pipeline()
+    parent.defer_catalog = True
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(settings,)) as pool:
-        futures = [pool.submit(_one, storage_root(ref), ref.key) for ref in refs]
-        for future in futures:
-            yield future.result()
+        work: list[Future[Any] | tuple[ObjectRef, Split, list[Future[Piece]]]] = []
+        for ref in refs:
+            split = parent.plan_split(ref, jobs)
+            root = storage_root(ref)
+            if split is None:
+                work.append(pool.submit(_one, root, ref.key))
+                continue
+            ranges = [
+                pool.submit(_range, root, ref.key, split.att, split.fmt, start, end, part)
+                for part, (start, end) in enumerate(split.ranges)
+            ]
+            work.append((ref, split, ranges))
+        for item in work:
+            if isinstance(item, Future):
+                yield item.result()
+                continue
+            ref, split, ranges = item
+            try:
+                pieces: list[Piece] | None = [f.result() for f in ranges]
+            except Exception:
+                pieces = None
+            summary = parent.complete_split(ref, split, pieces)
+            yield (summary, *parent.take_catalog_changes())

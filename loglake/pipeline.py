@@ -6,6 +6,7 @@ Accounting is the invariant this module owns: lines = processed + errors + blank
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 import time
 import traceback
@@ -33,7 +34,7 @@ from loglake.formats import (
 )
 from loglake.formats.base import Parsed
 from loglake.formats.jsonl import JsonLines
-from loglake.formats.reader import Batch
+from loglake.formats.reader import Batch, Window, count_lines, line_boundaries
 from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, get_field
 from loglake.rules.probe import Probe
@@ -93,6 +94,23 @@ def internal_error(exc: BaseException) -> str:
         f"internal error: {exc!r}; please report it with this trace: "
         + "".join(traceback.format_exception(exc)[-3:]).strip()
     )
+
+
+@dataclass
+class Split:
+    """An object cut at line boundaries into byte ranges, each read by its own process."""
+
+    att: Attempt
+    fmt: str
+    ranges: list[tuple[int, int]]
+
+
+@dataclass
+class Piece:
+    """What one byte range produced: its counts and its staged (uncommitted) files."""
+
+    summary: Summary
+    outputs: list[OutputFile]
 
 
 @dataclass
@@ -285,6 +303,82 @@ class Pipeline:
             if not self.defer_catalog:
                 self.flush_catalog()
         return summary
+
+    def plan_split(self, ref: ObjectRef, jobs: int) -> Split | None:
+        """Byte ranges for an object big enough to share across `jobs` processes; None: process it whole.
+
+        Only uncompressed objects whose format reads line by line are split; anything unusual
+        (unreadable, binary, a header) is left to the whole-object path, which reports it.
+        """
+        proc = self.settings.processing
+        if jobs < 2 or not ref.storage.seekable:
+            return None
+        try:
+            info = ref.storage.stat(ref.key)
+            parts = min(jobs, info.size // proc.split_bytes)
+            if parts < 2:
+                return None
+            with ref.storage.open_read(ref.key) as raw:
+                stream, compression = open_decompressed(raw, ref.uri)
+                if compression != "none":
+                    return None
+                fmt, _ = self.formats.choose(ref.key, iter_line_batches(stream, ref.uri, proc.max_line_bytes))
+                if not fmt.splittable:
+                    return None
+                cuts = line_boundaries(raw, info.size, parts)
+        except (LogLakeError, OSError):
+            return None
+        if len(cuts) < 3:
+            return None
+        att = self.begin(ref)
+        att.fingerprint = {"size": info.size, "mtime_ns": info.mtime_ns}
+        att.summary.format = fmt.name
+        return Split(att, fmt.name, list(itertools.pairwise(cuts)))
+
+    def process_range(self, ref: ObjectRef, att: Attempt, fmt_name: str, start: int, end: int, part: int) -> Piece:
+        """One byte range of a split object (in a worker process): staged outputs and counts, not committed."""
+        fmt = self.formats.by_name[fmt_name]
+        summary = Summary(source_uri=att.uri, format=fmt.name)
+        valid, invalid = self.writers(att, part)
+        max_line = self.settings.processing.max_line_bytes
+        try:
+            with ref.storage.open_read(ref.key) as raw:
+                first = count_lines(raw, start) + 1
+                window = Window(raw, end - start)
+                batches = iter_line_batches(window, att.uri, max_line, first, head=start == 0)  # type: ignore[arg-type]
+                self.read(ObjectRun(fmt, att.uri, att.now, summary, valid, invalid), batches)
+        except BaseException:
+            valid.abort()
+            invalid.abort()
+            raise
+        if summary.status != "ok":
+            valid.abort()
+            invalid.abort()
+            return Piece(summary, [])
+        return Piece(summary, valid.finish() + invalid.finish())
+
+    def complete_split(self, ref: ObjectRef, split: Split, pieces: list[Piece] | None) -> Summary:
+        """Commit every range of a split object in one manifest, as if it had been read whole.
+
+        A range that failed (or a worker that died: `pieces` None) sends the object through the
+        whole-object path, which decides and reports exactly as a single process would.
+        """
+        att = split.att
+        if pieces is None or any(p.summary.status != "ok" for p in pieces):
+            clear_staging(self.lake, att.sid, attempt=att.attempt)
+            return self.process(ref)
+        summary = att.summary
+        for piece in pieces:
+            part = piece.summary
+            summary.lines += part.lines
+            summary.processed += part.processed
+            summary.errors += part.errors
+            summary.blank += part.blank
+            summary.joined += part.joined
+            for code, count in part.errors_by_reason.items():
+                summary.errors_by_reason[code] = summary.errors_by_reason.get(code, 0) + count
+        summary.bytes = att.fingerprint["size"]
+        return self.complete(att, [o for piece in pieces for o in piece.outputs])
 
     def fail(self, att: Attempt) -> Summary:
         """Nothing of this attempt is kept; the failure is recorded next to any earlier good output."""

@@ -58,6 +58,11 @@ class Format(abc.ABC):
     max_record_bytes: int = 1 << 20
     fallback_encoding: str | None = None
 
+    @property
+    def splittable(self) -> bool:
+        """Records never span lines and no header is needed: byte ranges of an object parse alone."""
+        return not self.multiline and type(self).records is Format.records
+
     @abc.abstractmethod
     def parse_line(self, line: bytes) -> Outcome:
         """One physical line → a record or a failure."""

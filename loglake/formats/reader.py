@@ -176,12 +176,18 @@ def _finish(lines: list[bytes], max_line_bytes: int, has_cr: bool) -> list[bytes
     return out
 
 
-def iter_line_batches(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[Batch]:
-    """Lines without their LF/CRLF, a read's worth at a time, in constant memory."""
-    lineno = 0
+def iter_line_batches(
+    stream: BinaryIO, uri: str, max_line_bytes: int, first_line: int = 1, head: bool = True
+) -> Iterator[Batch]:
+    """Lines without their LF/CRLF, a read's worth at a time, in constant memory.
+
+    A byte range of an object starting at a line boundary is read with `first_line` set and
+    `head` off (the BOM and binary checks belong to the object's start).
+    """
+    lineno = first_line - 1
     carry = b""
     carry_len = 0  # true length of the current partial line when it is overlong
-    first = True
+    first = head
     # read1 hands over what was decompressed before a damaged tail, instead of dropping it.
     read = getattr(stream, "read1", stream.read)
     while True:
@@ -234,3 +240,58 @@ def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tupl
     """Yield (1-based line number, line without its LF/CRLF) in constant memory."""
     for first, batch in iter_line_batches(stream, uri, max_line_bytes):
         yield from enumerate(batch, first)
+
+
+class Window(io.RawIOBase):
+    """At most `length` bytes of a stream from where it stands: one byte range of a split object."""
+
+    def __init__(self, inner: BinaryIO, length: int) -> None:
+        self.inner, self.left = inner, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(min(len(buffer), self.left))
+        n = len(data)
+        buffer[:n] = data
+        self.left -= n
+        return n
+
+
+def count_lines(stream: BinaryIO, length: int) -> int:
+    """Line feeds in the next `length` bytes: where a byte range's line numbers start."""
+    buffer = bytearray(4 * CHUNK)
+    view = memoryview(buffer)
+    count = 0
+    while length > 0:
+        n = stream.readinto(view[: min(len(buffer), length)])  # type: ignore[attr-defined]
+        if not n:
+            break
+        count += buffer.count(b"\n", 0, n)
+        length -= n
+    return count
+
+
+def line_boundaries(stream: BinaryIO, size: int, parts: int) -> list[int]:
+    """Offsets cutting a seekable stream into about `parts` byte ranges, each starting a line."""
+    cuts = [0]
+    for i in range(1, parts):
+        at = max(size * i // parts, cuts[-1] + 1)
+        if at >= size:
+            break
+        stream.seek(at - 1)  # a cut right after a line feed is already a boundary
+        while True:
+            chunk = stream.read(64 * 1024)
+            if not chunk:
+                at = size
+                break
+            nl = chunk.find(b"\n")
+            if nl >= 0:
+                at += nl
+                break
+            at += len(chunk)
+        if at >= size:
+            break
+        cuts.append(at)
+    return cuts if cuts[-1] == size else [*cuts, size]

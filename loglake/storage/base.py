@@ -20,6 +20,8 @@ class ObjectInfo:
 class Storage(abc.ABC):
     """A bucket-like namespace. Writes are atomic: a reader sees a whole object or none."""
 
+    seekable: bool = False
+    """`open_read` streams can seek: byte ranges of one object can go to several processes."""
     stale_staging_seconds: float = 0
     """Staged files of other attempts older than this are litter; 0 means any other attempt is."""
 

@@ -15,6 +15,8 @@ from loglake.storage.base import ObjectInfo, Storage
 
 
 class LocalStorage(Storage):
+    seekable = True
+
     def __init__(self, root: str, fsync: bool = True) -> None:
         self.root = os.path.realpath(root)
         self.fsync = fsync

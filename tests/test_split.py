@@ -1,0 +1,196 @@
+"""Big objects split into byte ranges across processes: the same rows, line numbers and counts as one process."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loglake.cli import main
+from loglake.config import ProcessingConfig, Settings
+from loglake.formats.reader import Window, count_lines, iter_line_batches, line_boundaries
+from loglake.lake import Lake
+from loglake.parallel import process_parallel
+from loglake.query.duckdb_engine import DuckDBEngine
+from loglake.sources import ObjectRef
+from loglake.storage import LocalStorage
+
+SPLIT = 64 * 1024
+
+
+def _lines(data: bytes, max_line: int, ranges: list[tuple[int, int]]) -> list[tuple[int, Any]]:
+    out: list[tuple[int, Any]] = []
+    for start, end in ranges:
+        stream = io.BytesIO(data)
+        first = count_lines(stream, start) + 1
+        for lineno, batch in iter_line_batches(Window(stream, end - start), "x", max_line, first, head=start == 0):  # type: ignore[arg-type]
+            out.extend(enumerate(batch, lineno))
+    return out
+
+
+line = st.one_of(
+    st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
+    st.sampled_from([b"", b"\r", b'{"a": 1}\r', b"x" * 200]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(line, max_size=60),
+    st.booleans(),
+    st.booleans(),
+    st.integers(2, 7),
+    st.sampled_from([16, 100, 10_000]),
+)
+def test_ranges_read_exactly_the_lines_of_the_whole(
+    body: list[bytes], bom: bool, trailing: bool, parts: int, max_line: int
+) -> None:
+    """Every line once, in order, with its true number: CRLF, blank and overlong lines, a BOM, no final LF."""
+    data = (b"\xef\xbb\xbf" if bom else b"") + b"\n".join(body) + (b"\n" if trailing and body else b"")
+    cuts = line_boundaries(io.BytesIO(data), len(data), parts)
+    assert cuts[0] == 0 and cuts[-1] == len(data) and cuts == sorted(set(cuts))
+    assert all(data[c - 1 : c] == b"\n" for c in cuts[1:-1]), "a range starts in the middle of a line"
+    whole = _lines(data, max_line, [(0, len(data))])
+    split = _lines(data, max_line, list(itertools.pairwise(cuts)))
+    assert split == whole
+
+
+def _json_lines(n: int, seed: int = 7) -> bytes:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = rnd.random()
+        if kind < 0.01:
+            out.append(b'{"level": "info", "message": "cut')  # invalid JSON
+        elif kind < 0.02:
+            out.append(b"")
+        elif kind < 0.03:
+            out.append(json.dumps({"message": "no level", "seq": i}).encode() + b"\r")
+        else:
+            record = {
+                "timestamp": f"2025-07-{21 + i % 3}T10:{i % 60:02d}:00Z",
+                "level": rnd.choice(["info", "WARN", "error"]),
+                "message": "request served " + "x" * rnd.randrange(0, 200),
+                "http": {"status": rnd.choice([200, 404, 500]), "ms": rnd.random()},
+                "seq": i,
+            }
+            out.append(json.dumps(record).encode())
+    return b"\n".join(out) + b"\n"
+
+
+def _settings(lake: Path) -> Settings:
+    return Settings(lake=str(lake), processing=ProcessingConfig(fsync=False, split_bytes=SPLIT))
+
+
+def _rows(lake: Path, zone: str) -> list[tuple[Any, ...]]:
+    rows = []
+    for path in sorted((lake / zone).glob("dt=*/*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            row.pop("processed_timestamp")
+            rows.append((path.parent.name, tuple(sorted((k, v) for k, v in row.items() if v is not None))))
+    return sorted(rows, key=lambda r: dict(r[1])["source_line"])
+
+
+def _run(lake_dir: Path, src: Path, jobs: int) -> list[Any]:
+    settings = _settings(lake_dir)
+    lake = Lake.open(settings)
+    lake.init()
+    ref = ObjectRef(LocalStorage(str(src.parent)), src.name)
+    if jobs == 1:
+        return [lake.pipeline().process(ref)]
+    results = list(process_parallel(settings, [ref], jobs))
+    lake.catalog.apply([a for _, added, _ in results for a in added], [r for _, _, removed in results for r in removed])
+    return [s for s, _, _ in results]
+
+
+def test_split_object_gives_the_whole_objects_rows_and_counts(tmp_path: Path) -> None:
+    src = tmp_path / "src" / "app.jsonl"
+    src.parent.mkdir()
+    src.write_bytes(_json_lines(3000))
+    assert src.stat().st_size > 2 * SPLIT
+    [whole] = _run(tmp_path / "one", src, 1)
+    [split] = _run(tmp_path / "two", src, 2)
+    keys = ("status", "lines", "processed", "errors", "blank", "errors_by_reason", "bytes", "compression", "format")
+    assert {k: getattr(split, k) for k in keys} == {k: getattr(whole, k) for k in keys}
+    assert whole.errors > 0 and whole.blank > 0
+    for zone in ("processed", "errors"):
+        assert _rows(tmp_path / "two", zone) == _rows(tmp_path / "one", zone)
+    # It really was split: each range wrote its own files, all under one manifest.
+    names = {p.name for p in (tmp_path / "two" / "processed").rglob("*.parquet")}
+    assert any("-r0-" in n for n in names) and any("-r1-" in n for n in names)
+    manifests = list((tmp_path / "two" / "manifests").rglob("*.json"))
+    assert len(manifests) == 1
+    assert len(json.loads(manifests[0].read_text())["outputs"]) == split.outputs
+
+
+def test_reprocessing_a_split_object_replaces_it(tmp_path: Path) -> None:
+    src = tmp_path / "src" / "app.jsonl"
+    src.parent.mkdir()
+    src.write_bytes(_json_lines(3000))
+    _run(tmp_path / "lake", src, 2)
+    first = _rows(tmp_path / "lake", "processed")
+    [again] = _run(tmp_path / "lake", src, 2)
+    assert _rows(tmp_path / "lake", "processed") == first
+    lake = Lake.open(_settings(tmp_path / "lake"))
+    engine = DuckDBEngine(lake.storage, lake.catalog.load())
+    assert engine.run("SELECT count(*) AS n FROM processed_logs", save=False).rows == [{"n": again.processed}]
+
+
+def test_a_failed_range_sends_the_object_through_one_process(tmp_path: Path) -> None:
+    src = tmp_path / "src" / "app.jsonl"
+    src.parent.mkdir()
+    src.write_bytes(_json_lines(3000))
+    lake = Lake.open(_settings(tmp_path / "lake"))
+    lake.init()
+    pipeline = lake.pipeline()
+    ref = ObjectRef(LocalStorage(str(src.parent)), src.name)
+    split = pipeline.plan_split(ref, 2)
+    assert split is not None and len(split.ranges) == 2
+    start, end = split.ranges[0]
+    piece = pipeline.process_range(ref, split.att, split.fmt, start, end, 0)
+    assert piece.outputs  # staged, then dropped: the worker of the other range died (pieces=None)
+    summary = pipeline.complete_split(ref, split, None)
+    assert summary.status == "ok" and summary.lines == 3000
+    assert not any("-r0-" in p.name for p in (tmp_path / "lake" / "processed").rglob("*.parquet"))
+    assert not list((tmp_path / "lake" / "_staging").rglob("*.parquet"))
+
+
+def test_objects_that_cannot_be_split_are_processed_whole(tmp_path: Path) -> None:
+    data = _json_lines(3000)
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "app.jsonl.gz").write_bytes(gzip.compress(data))  # no byte ranges inside gzip
+    (folder / "small.jsonl").write_bytes(data[: SPLIT // 2])
+    trace = b"2025-07-21 10:00:00,123 ERROR [main] boom\n\tat a.b(C.java:1)\n" * 3000
+    (folder / "app.log").write_bytes(trace)  # a multi-line format
+    lake = Lake.open(_settings(tmp_path / "lake"))
+    lake.init()
+    pipeline = lake.pipeline()
+    storage = LocalStorage(str(folder))
+    for name in ("app.jsonl.gz", "small.jsonl", "app.log"):
+        assert pipeline.plan_split(ObjectRef(storage, name), 2) is None, name
+    (folder / "big.jsonl").write_bytes(data)
+    assert pipeline.plan_split(ObjectRef(storage, "big.jsonl"), 1) is None
+    assert pipeline.plan_split(ObjectRef(storage, "big.jsonl"), 2) is not None
+
+
+def test_cli_jobs_splits_one_big_object(tmp_path: Path) -> None:
+    src = tmp_path / "app.jsonl"
+    src.write_bytes(_json_lines(3000))
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "loglake.toml").write_text(f"[processing]\nsplit_bytes = {SPLIT}\nfsync = false\n")
+    result = CliRunner().invoke(main, ["--lake", str(lake), "process", str(src), "--jobs", "2", "--json"])
+    assert result.exit_code == 1, result.output  # 1: some records went to errors/
+    totals = json.loads(result.output)["totals"]
+    assert totals["lines"] == 3000 == totals["processed"] + totals["errors"] + totals["blank"]
+    assert any("-r1-" in p.name for p in (lake / "processed").rglob("*.parquet"))
