@@ -39,7 +39,7 @@ def _lines(data: bytes, max_line: int, ranges: list[tuple[int, int]]) -> list[tu
 
 line = st.one_of(
     st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
-    st.sampled_from([b"", b"\r", b'{"a": 1}\r', b"x" * 200]),
+    st.sampled_from([b"", b"\r", b'{"a": 1}\r', b"x" * 200, b"\xef\xbb\xbfnot a BOM here"]),
 )
 
 
