@@ -1,7 +1,8 @@
 """`make bench`: LogLake and the reference approaches on the same generated data, in one run, as ratios.
 
 Each approach runs as its own process; wall time and peak RSS are measured from outside (wait4's
-ru_maxrss; for runs with several worker processes, the peak sum over the process tree, sampled). Sizes come from BENCH_MB (JSON Lines, default 256), BENCH_SMALL (small objects,
+ru_maxrss; for runs with several worker processes, the peak of the process tree's summed PSS,
+sampled every 50 ms — RSS summed would count the pages forked workers share once per worker). Sizes come from BENCH_MB (JSON Lines, default 256), BENCH_SMALL (small objects,
 default 2000) and BENCH_ROWS (rows for the GROUP BY query, default 10,000,000).
 """
 
@@ -25,25 +26,25 @@ HERE = Path(__file__).resolve().parent
 PY = sys.executable
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (shared pages counted in each: an upper bound)."""
-    page = os.sysconf("SC_PAGE_SIZE")
+def _tree_pss_mb(pid: int) -> float:
+    """Memory of a process and all its descendants, as the sum of their PSS (shared pages split between
+    the processes sharing them, so forked workers' common pages are not counted twice)."""
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
         try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * page
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     stack.extend(int(c) for c in fh.read().split())
-        except OSError:
+        except (OSError, StopIteration):
             continue
-    return total / 2**20
+    return total / 1024
 
 
 def run(cmd: list[str], cwd: Path | None = None, tree: bool = False) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB, stdout) of one child process; with `tree`, the peak sum over its process tree."""
+    """(seconds, peak memory in MB, stdout) of one child: its RSS, or with `tree` its process tree's PSS sum."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     peak = [0.0]
@@ -51,7 +52,7 @@ def run(cmd: list[str], cwd: Path | None = None, tree: bool = False) -> tuple[fl
 
     def sample() -> None:
         while not done.wait(0.05):
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+            peak[0] = max(peak[0], _tree_pss_mb(proc.pid))
 
     outputs: dict[str, bytes] = {}
 
@@ -73,7 +74,7 @@ def run(cmd: list[str], cwd: Path | None = None, tree: bool = False) -> tuple[fl
     out, err = outputs["out"].decode(), outputs["err"].decode()
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
-    return seconds, max(usage.ru_maxrss / 1024, peak[0]), out
+    return seconds, peak[0] if tree else usage.ru_maxrss / 1024, out
 
 
 def loglake(args: list[str], lake: Path) -> list[str]:

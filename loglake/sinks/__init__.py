@@ -110,19 +110,19 @@ class ZoneWriter:
             self._close(dt)
             current = None
         if current is None:
-            current = self._start(dt, table.schema)
+            current = self._start(dt, table)
         current.writer.write(table)
         current.out.rows += len(table)
         current.out.columns = merge_columns(current.out.columns, [(f.name, athena_type(f.type)) for f in table.schema])
 
-    def _start(self, dt: str, schema: pa.Schema) -> _Open:
+    def _start(self, dt: str, first: pa.Table) -> _Open:
         part = self.parts.get(dt, 0)
         self.parts[dt] = part + 1
         key = f"{self.zone}/dt={dt}/{self.name}-{part:04d}.{self.writer_cls.extension}"
         out = OutputFile(key=key, staged=staged_key(self.staging, key), zone=self.zone, dt=dt)
         ctx = self.storage.open_write(out.staged)
         fh = ctx.__enter__()
-        opened = _Open(out, ctx, self.writer_cls(fh, schema))
+        opened = _Open(out, ctx, self.writer_cls(fh, first.schema, first))
         self.open[dt] = opened
         return opened
 

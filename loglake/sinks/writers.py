@@ -7,7 +7,11 @@ from typing import BinaryIO
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+DICTIONARY_SAMPLE_ROWS = 1024
+"""Fewer first rows than this say too little about a column: everything is dictionary encoded."""
 
 
 class FileWriter(abc.ABC):
@@ -15,7 +19,7 @@ class FileWriter(abc.ABC):
 
     extension: str = ""
 
-    def __init__(self, fh: BinaryIO, schema: pa.Schema) -> None:
+    def __init__(self, fh: BinaryIO, schema: pa.Schema, sample: pa.Table | None = None) -> None:
         self.fh = fh
         self.schema = schema
 
@@ -33,9 +37,11 @@ class FileWriter(abc.ABC):
 class ParquetFileWriter(FileWriter):
     extension = "parquet"
 
-    def __init__(self, fh: BinaryIO, schema: pa.Schema) -> None:
+    def __init__(self, fh: BinaryIO, schema: pa.Schema, sample: pa.Table | None = None) -> None:
         super().__init__(fh, schema)
-        self._writer = pq.ParquetWriter(fh, schema, compression="zstd", use_dictionary=True)
+        self._writer = pq.ParquetWriter(
+            fh, schema, compression="zstd", use_dictionary=dictionary_columns(schema, sample)
+        )
 
     def accepts(self, schema: pa.Schema) -> bool:
         """Same columns and types, or a subset (missing columns are written as nulls)."""
@@ -53,6 +59,24 @@ class ParquetFileWriter(FileWriter):
 
     def close(self) -> None:
         self._writer.close()
+
+
+def dictionary_columns(schema: pa.Schema, sample: pa.Table | None) -> bool | list[str]:
+    """Columns worth dictionary encoding: not text that is mostly distinct (messages, ids), judged on the
+    first rows. Encoding those anyway costs time and, once Parquet falls back to plain, space too."""
+    if sample is None or len(sample) < DICTIONARY_SAMPLE_ROWS:
+        return True
+    keep = []
+    for field in schema:
+        kind = field.type
+        if (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)) and (
+            field.name in sample.column_names
+        ):
+            distinct = pc.count_distinct(sample.column(field.name)).as_py()
+            if distinct > len(sample) // 2:
+                continue
+        keep.append(field.name)
+    return keep
 
 
 class JsonLinesFileWriter(FileWriter):

@@ -1,0 +1,46 @@
+"""Parquet output: dictionary encoding only where it pays."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from loglake.sinks.writers import DICTIONARY_SAMPLE_ROWS, ParquetFileWriter
+
+
+def _encodings(table: pa.Table, sample: pa.Table | None) -> dict[str, set[str]]:
+    buf = io.BytesIO()
+    writer = ParquetFileWriter(buf, table.schema, sample)  # type: ignore[arg-type]
+    writer.write(table)
+    writer.close()
+    meta = pq.ParquetFile(io.BytesIO(buf.getvalue())).metadata
+    group = meta.row_group(0)
+    return {group.column(i).path_in_schema: set(group.column(i).encodings) for i in range(group.num_columns)}
+
+
+def test_mostly_distinct_text_is_not_dictionary_encoded() -> None:
+    n = 4 * DICTIONARY_SAMPLE_ROWS
+    table = pa.table(
+        {
+            "level": ["INFO", "WARN"] * (n // 2),
+            "trace_id": [f"{i:032x}" for i in range(n)],
+            "status": [200, 404] * (n // 2),
+        }
+    )
+    enc = _encodings(table, table)
+    assert "RLE_DICTIONARY" in enc["level"] and "RLE_DICTIONARY" in enc["status"]
+    assert not any("DICTIONARY" in e for e in enc["trace_id"])
+    # Too few rows to judge, or no sample: everything is dictionary encoded, as Parquet writers do by default.
+    assert all("RLE_DICTIONARY" in e for e in _encodings(table, table.slice(0, 10)).values())
+    assert all("RLE_DICTIONARY" in e for e in _encodings(table, None).values())
+    assert pq.read_table(io.BytesIO(_buf(table))).equals(table)
+
+
+def _buf(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    writer = ParquetFileWriter(buf, table.schema, table)  # type: ignore[arg-type]
+    writer.write(table)
+    writer.close()
+    return buf.getvalue()
