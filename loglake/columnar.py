@@ -129,24 +129,23 @@ def run(pipeline: Pipeline, run: ObjectRun, probe: Probe, batches: Iterator[Batc
     passing = probe.passing
 
     def land(job: tuple[Future[_Result], int, list[Any], list[int]]) -> None:
-        future, first, lines, keep = job
+        future, first, lines, rest = job
         result = future.result()
         for dt, table in result.parts:
             run.valid.add_table(dt, table)
         summary.lines += result.rows
         summary.processed += result.rows
-        slow = set(range(len(lines))).difference(keep)
-        slow.update(result.slow)
+        slow = sorted(rest + result.slow) if result.slow else rest  # disjoint: the worker only had kept lines
         if slow:
-            records = fmt.records((first + i, lines[i]) for i in sorted(slow))
+            records = fmt.records((first + i, lines[i]) for i in slow)
             pipeline.run_rows(run, records)
 
     pending: tuple[Future[_Result], int, list[Any], list[int]] | None = None
     pool = pipeline.worker_thread()
     try:
         for first, lines in batches:
-            keep = passing(lines)
-            job = (pool.submit(batcher.columns, first, lines, keep), first, lines, keep)
+            keep, rest = passing(lines)
+            job = (pool.submit(batcher.columns, first, lines, keep), first, lines, rest)
             if pending is not None:
                 land(pending)
             pending = job

@@ -123,20 +123,34 @@ class _BombGuard(io.RawIOBase):
         return self.read(size if size > 0 else CHUNK) or b""
 
 
+def _compression(head: bytes) -> str:
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(BZIP2_MAGIC) and len(head) == 4 and head[3:4].isdigit():
+        return "bzip2"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return "none"
+
+
 def open_decompressed(
     raw: BinaryIO, uri: str, max_bytes: int = 64 * 1024**3, max_ratio: int = 1000
 ) -> tuple[BinaryIO, str]:
     """Wrap `raw` in a decompressor chosen by magic bytes (names and headers lie)."""
+    if isinstance(raw, io.BufferedReader):
+        head = raw.peek(4)[:4]
+        if len(head) == 4 and _compression(head) == "none":
+            return raw, "none"  # the common case: no counting layer copying every byte in Python
     counter = _Counting(raw)
     buffered = io.BufferedReader(counter, CHUNK)
-    head = buffered.peek(4)[:4]
     inner: Any
-    if head.startswith(GZIP_MAGIC):
-        inner, kind = gzip.GzipFile(fileobj=buffered, mode="rb"), "gzip"
-    elif head.startswith(BZIP2_MAGIC) and len(head) == 4 and head[3:4].isdigit():
-        inner, kind = bz2.BZ2File(buffered), "bzip2"
-    elif head.startswith(ZSTD_MAGIC):
-        inner, kind = _ZstdReader(buffered), "zstd"
+    kind = _compression(buffered.peek(4)[:4])
+    if kind == "gzip":
+        inner = gzip.GzipFile(fileobj=buffered, mode="rb")
+    elif kind == "bzip2":
+        inner = bz2.BZ2File(buffered)
+    elif kind == "zstd":
+        inner = _ZstdReader(buffered)
     else:
         return buffered, "none"  # type: ignore[return-value]
     return _BombGuard(inner, counter, uri, max_bytes, max_ratio), kind  # type: ignore[return-value]

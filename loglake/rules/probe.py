@@ -57,16 +57,19 @@ class Probe:
         condition = " and ".join(tests) or "True"
         source = (
             "def passing(lines):\n"
-            "    keep = []\n"
-            "    add = keep.append\n"
+            "    keep, rest = [], []\n"
+            "    add, other = keep.append, rest.append\n"
             "    for i, line in enumerate(lines):\n"
             "        try:\n"
             "            r = decode(line)\n"
             "        except Errors:\n"
+            "            other(i)\n"
             "            continue\n"
             f"        if {condition}:\n"
             "            add(i)\n"
-            "    return keep\n"
+            "        else:\n"
+            "            other(i)\n"
+            "    return keep, rest\n"
         )
         scope: dict[str, Any] = {
             "decode": self._decode,
@@ -77,7 +80,7 @@ class Probe:
         # Generated from rule field names only (they are attribute names f0, f1 …, never user text).
         exec(compile(source, "<loglake probe>", "exec"), scope)
         self.passing = scope["passing"]
-        """list of lines → indices of the lines certainly valid (in order)."""
+        """list of lines → (indices of the lines certainly valid, indices of the others), both in order."""
 
     @classmethod
     def for_rules(cls, rules: RuleSet) -> Probe | None:
