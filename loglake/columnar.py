@@ -128,9 +128,7 @@ def run(pipeline: Pipeline, run: ObjectRun, probe: Probe, batches: Iterator[Batc
     batcher = _Batcher(pipeline, pipeline.rules_for(fmt), probe, run.uri, fmt.name, run.now)
     passing = probe.passing
 
-    def land(job: tuple[Future[_Result], int, list[Any], list[int]]) -> None:
-        future, first, lines, rest = job
-        result = future.result()
+    def land(result: _Result, first: int, lines: list[Any], rest: list[int]) -> None:
         for dt, table in result.parts:
             run.valid.add_table(dt, table)
         summary.lines += result.rows
@@ -140,6 +138,11 @@ def run(pipeline: Pipeline, run: ObjectRun, probe: Probe, batches: Iterator[Batc
             records = fmt.records((first + i, lines[i]) for i in slow)
             pipeline.run_rows(run, records)
 
+    if not pipeline.overlap:
+        for first, lines in batches:
+            keep, rest = passing(lines)
+            land(batcher.columns(first, lines, keep), first, lines, rest)
+        return
     pending: tuple[Future[_Result], int, list[Any], list[int]] | None = None
     pool = pipeline.worker_thread()
     try:
@@ -147,8 +150,8 @@ def run(pipeline: Pipeline, run: ObjectRun, probe: Probe, batches: Iterator[Batc
             keep, rest = passing(lines)
             job = (pool.submit(batcher.columns, first, lines, keep), first, lines, rest)
             if pending is not None:
-                land(pending)
+                land(pending[0].result(), *pending[1:])
             pending = job
     finally:
         if pending is not None:
-            land(pending)
+            land(pending[0].result(), *pending[1:])

@@ -15,13 +15,14 @@ from loglake.storage import open_storage
 _PIPELINE: Pipeline | None = None
 
 
-def _init(settings: Settings) -> None:
+def _init(settings: Settings, jobs: int) -> None:
     global _PIPELINE
     from loglake.lake import Lake
 
     lake = Lake.open(settings)
     _PIPELINE = lake.pipeline()
     _PIPELINE.defer_catalog = True
+    _PIPELINE.overlap = jobs < (os.cpu_count() or 1)
 
 
 def _one(root: str, key: str) -> tuple[Summary, list[dict[str, Any]], list[str]]:
@@ -54,7 +55,7 @@ def process_parallel(
     jobs = jobs or os.cpu_count() or 1
     parent = Lake.open(settings).pipeline()
     parent.defer_catalog = True
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(settings, jobs)) as pool:
         work: list[Future[Any] | tuple[ObjectRef, Split, list[Future[Piece]]]] = []
         for ref in refs:
             split = parent.plan_split(ref, jobs)

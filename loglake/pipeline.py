@@ -158,6 +158,9 @@ class Pipeline:
         self._pool: ThreadPoolExecutor | None = None
         proc = settings.processing
         self.flattener = Flattener(proc.flatten_separator, proc.flatten_max_depth)
+        self.overlap = True
+        """The columnar path works on one batch on a second thread while the next is probed; worker
+        processes that already keep every core busy turn this off (the hand-off then only costs)."""
         self.defer_catalog = False
         """Batch catalog updates until `flush_catalog()`: one catalog write per run, not per object."""
         self._added: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,9 @@ from loglake.sources import ObjectRef
 from loglake.storage import LocalStorage
 
 
-def _process(root: Path, data: bytes, columnar: bool, rules: RulesConfig | None = None) -> tuple[Summary, Path]:
+def _process(
+    root: Path, data: bytes, columnar: bool, rules: RulesConfig | None = None, overlap: bool = True
+) -> tuple[Summary, Path]:
     lake_dir = root / ("columnar" if columnar else "rows")
     settings = Settings(
         lake=str(lake_dir), processing=ProcessingConfig(columnar=columnar, fsync=False), rules=rules or RulesConfig()
@@ -31,7 +34,9 @@ def _process(root: Path, data: bytes, columnar: bool, rules: RulesConfig | None 
     src = root / "src"
     src.mkdir(exist_ok=True)
     (src / "app.jsonl").write_bytes(data)
-    return lake.pipeline().process(ObjectRef(LocalStorage(str(src)), "app.jsonl")), lake_dir
+    pipeline = lake.pipeline()
+    pipeline.overlap = overlap  # off: each batch's Arrow work inline, as in worker processes filling the cores
+    return pipeline.process(ObjectRef(LocalStorage(str(src)), "app.jsonl")), lake_dir
 
 
 def _zone(lake_dir: Path, zone: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -53,8 +58,8 @@ def _zone(lake_dir: Path, zone: str) -> tuple[list[dict[str, Any]], dict[str, st
     return rows, dict(columns)
 
 
-def _same(tmp: Path, data: bytes, rules: RulesConfig | None = None) -> Summary:
-    fast, fast_dir = _process(tmp, data, True, rules)
+def _same(tmp: Path, data: bytes, rules: RulesConfig | None = None, overlap: bool = True) -> Summary:
+    fast, fast_dir = _process(tmp, data, True, rules, overlap)
     slow, slow_dir = _process(tmp, data, False, rules)
     keys = ("status", "lines", "processed", "errors", "blank", "joined", "errors_by_reason", "error")
     assert {k: getattr(fast, k) for k in keys} == {k: getattr(slow, k) for k in keys}
@@ -151,12 +156,18 @@ def uniform_records(draw: st.DrawFn) -> bytes:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lines=st.lists(st.one_of(uniform_records(), uniform_records(), uniform_records(), BAD), min_size=1, max_size=25))
-def test_columnar_output_equals_row_output_on_one_shape(tmp_path_factory: Any, lines: list[bytes]) -> None:
-    _same(tmp_path_factory.mktemp("eq"), b"\n".join(lines) + b"\n")
+@given(
+    lines=st.lists(st.one_of(uniform_records(), uniform_records(), uniform_records(), BAD), min_size=1, max_size=25),
+    overlap=st.booleans(),
+)
+def test_columnar_output_equals_row_output_on_one_shape(
+    tmp_path_factory: Any, lines: list[bytes], overlap: bool
+) -> None:
+    _same(tmp_path_factory.mktemp("eq"), b"\n".join(lines) + b"\n", overlap=overlap)
 
 
-def test_uniform_records_take_the_columnar_path_and_match(tmp_path: Path) -> None:
+@pytest.mark.parametrize("overlap", [True, False])
+def test_uniform_records_take_the_columnar_path_and_match(tmp_path: Path, overlap: bool) -> None:
     """Records of one shape (the case the columnar path exists for), with a type change mid-object."""
     rng = random.Random(5)
     lines = []
@@ -171,7 +182,7 @@ def test_uniform_records_take_the_columnar_path_and_match(tmp_path: Path) -> Non
         lines.append(orjson.dumps(record))
         if i % 97 == 0:
             lines.append(b'{"level": "LOUD", "message": "x"}')
-    summary = _same(tmp_path, b"\n".join(lines) + b"\n")
+    summary = _same(tmp_path, b"\n".join(lines) + b"\n", overlap=overlap)
     assert summary.processed == 30_000 and summary.errors == len(lines) - 30_000
     assert summary.errors_by_reason == {"not_allowed:level": len(lines) - 30_000}
 
