@@ -1,4 +1,4 @@
-"""Parquet output: dictionary encoding only where it pays."""
+"""Parquet output: dictionary encoding and compression only where they pay."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from loglake.sinks.writers import DICTIONARY_SAMPLE_ROWS, ParquetFileWriter
+from loglake.sinks.writers import SMALL_FILE_ROWS, ParquetFileWriter
 
 
 def _encodings(table: pa.Table, sample: pa.Table | None) -> dict[str, set[str]]:
@@ -21,7 +21,7 @@ def _encodings(table: pa.Table, sample: pa.Table | None) -> dict[str, set[str]]:
 
 
 def test_mostly_distinct_text_is_not_dictionary_encoded() -> None:
-    n = 4 * DICTIONARY_SAMPLE_ROWS
+    n = 4 * SMALL_FILE_ROWS
     table = pa.table(
         {
             "level": ["INFO", "WARN"] * (n // 2),
@@ -44,3 +44,26 @@ def _buf(table: pa.Table) -> bytes:
     writer.write(table)
     writer.close()
     return buf.getvalue()
+
+
+def _codecs(table: pa.Table, sample: pa.Table | None) -> set[str]:
+    meta = pq.ParquetFile(io.BytesIO(_write(table, sample))).metadata
+    group = meta.row_group(0)
+    return {group.column(i).compression for i in range(group.num_columns)}
+
+
+def _write(table: pa.Table, sample: pa.Table | None) -> bytes:
+    buf = io.BytesIO()
+    writer = ParquetFileWriter(buf, table.schema, sample)  # type: ignore[arg-type]
+    writer.write(table)
+    writer.close()
+    return buf.getvalue()
+
+
+def test_tiny_files_are_not_compressed_big_ones_are() -> None:
+    big = pa.table({"message": ["request served"] * (2 * SMALL_FILE_ROWS)})
+    tiny = big.slice(0, 12)
+    assert _codecs(big, big) == {"ZSTD"}
+    assert _codecs(tiny, tiny) == {"UNCOMPRESSED"}
+    assert _codecs(tiny, None) == {"ZSTD"}  # compaction and rewrites: no sample, always compressed
+    assert pq.read_table(io.BytesIO(_write(tiny, tiny))).equals(tiny)
