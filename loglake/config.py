@@ -79,9 +79,9 @@ class ProcessingConfig:
     batch_rows: int = 16_384
     """Rows buffered per partition before a Parquet row group is written."""
     processed_format: str = "parquet"
-    """`parquet` (zstd) or `jsonl`."""
+    """`parquet` (zstd; files of a few rows uncompressed) or `jsonl`."""
     errors_format: str = "parquet"
-    """`parquet` (zstd) or `jsonl`."""
+    """`parquet` (zstd; files of a few rows uncompressed) or `jsonl`."""
     columnar: bool = True
     """JSON Lines under the built-in rules go through Arrow in batches (several times faster); lines that
     need a reason or a normalised value still go row by row. Off: every line row by row (same output)."""

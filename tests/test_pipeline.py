@@ -36,7 +36,8 @@ def test_valid_records_are_enriched_and_partitioned(process_bytes, lake, lake_di
     assert first["source_line"] == 1 and first["source_uri"].endswith("app.log")
     assert first["processed_timestamp"] is not None
     files = visible_files(lake_dir, "processed")
-    assert files and all(pq.ParquetFile(f).metadata.row_group(0).column(0).compression == "ZSTD" for f in files)
+    # Two rows: written uncompressed (zstd gains nothing on a few rows; see tests/sinks/test_writers.py).
+    assert files and all(pq.ParquetFile(f).metadata.row_group(0).column(0).compression == "UNCOMPRESSED" for f in files)
 
 
 def test_record_without_timestamp_lands_in_processing_date(process_bytes, lake) -> None:
