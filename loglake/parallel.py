@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from loglake.config import Settings
@@ -73,6 +73,7 @@ def process_parallel(
                 yield item.result()
                 continue
             ref, split, ranges = item
+            wait(ranges)  # all of them, so none is still writing into the attempt's staging if it is dropped
             try:
                 pieces: list[Piece] | None = [f.result() for f in ranges]
             except Exception:

@@ -256,21 +256,18 @@ def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tupl
         yield from enumerate(batch, first)
 
 
-class Window(io.RawIOBase):
-    """At most `length` bytes of a stream from where it stands: one byte range of a split object."""
+class Window:
+    """At most `length` bytes of a stream from where it stands: one byte range of a split object.
+
+    Only `read`, handing the inner stream's bytes over without a copy."""
 
     def __init__(self, inner: BinaryIO, length: int) -> None:
         self.inner, self.left = inner, length
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(min(len(buffer), self.left))
-        n = len(data)
-        buffer[:n] = data
-        self.left -= n
-        return n
+    def read(self, size: int = -1) -> bytes:
+        data = self.inner.read(self.left if size < 0 else min(size, self.left))
+        self.left -= len(data)
+        return data
 
 
 def count_lines(stream: BinaryIO, length: int) -> int:
