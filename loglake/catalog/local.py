@@ -27,6 +27,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _slim(files: dict[str, Any]) -> dict[str, Any]:
+    """Each distinct column list once: thousands of small files share a handful of schemas, and the
+    document is read and rewritten on every catalog update."""
+    schemas: dict[tuple[tuple[str, str], ...], int] = {}
+    out = {}
+    for key, entry in files.items():
+        shape = tuple((name, kind) for name, kind in entry["columns"])
+        index = schemas.setdefault(shape, len(schemas))
+        out[key] = {"dt": entry["dt"], "rows": entry["rows"], "schema": index}
+    return {"schemas": [[list(c) for c in shape] for shape in schemas], "files": out}
+
+
 class LocalCatalog:
     def __init__(self, storage: Storage, config: CatalogConfig) -> None:
         self.storage = storage
@@ -56,7 +68,8 @@ class LocalCatalog:
         doc["database"] = self.config.database
         for table in doc["tables"].values():
             files = table.setdefault("files", {})
-            from_files = merge_columns(*(f["columns"] for f in files.values()))
+            distinct = {id(f["columns"]): f["columns"] for f in files.values()}  # files share their schema's list
+            from_files = merge_columns(*distinct.values())
             table["file_columns"] = [name for name, _ in from_files]
             present = set(table["file_columns"])
             table["columns"] = from_files + [c for c in BASE_COLUMNS[table["zone"]] if c[0] not in present]
@@ -70,7 +83,7 @@ class LocalCatalog:
             "database": doc["database"],
             "updated": _now(),
             "tables": {
-                name: {"zone": t["zone"], "location": t["location"], "files": t["files"]}
+                name: {"zone": t["zone"], "location": t["location"], **_slim(t["files"])}
                 for name, t in doc["tables"].items()
             },
         }
@@ -81,6 +94,11 @@ class LocalCatalog:
             doc = orjson.loads(data) if data else self.empty()
         except orjson.JSONDecodeError:
             doc = self.empty()
+        for table in doc.get("tables", {}).values():
+            schemas = table.pop("schemas", [])
+            for entry in table.get("files", {}).values():
+                if "schema" in entry:
+                    entry["columns"] = schemas[entry.pop("schema")]  # shared, never changed in place
         return self._derive(doc)
 
     def apply(self, added: Iterable[dict[str, Any]], removed: Iterable[str]) -> None:

@@ -63,3 +63,43 @@ def test_ddl_matches_the_catalog(cli, tmp_path: Path) -> None:
     for name, table in doc["tables"].items():
         for col, kind in table["columns"]:
             assert f"`{col}` {kind}" in ddl, (name, col)
+
+
+def test_catalog_keeps_each_schema_once_and_reads_older_documents(tmp_path) -> None:
+    """Thousands of small files share a few schemas: the document stores each column list once."""
+    import orjson
+
+    from loglake.catalog.local import CATALOG_KEY, LocalCatalog
+    from loglake.config import CatalogConfig
+    from loglake.storage import LocalStorage
+
+    storage = LocalStorage(str(tmp_path))
+    catalog = LocalCatalog(storage, CatalogConfig())
+    a = [("level", "string"), ("message", "string")]
+    b = [("level", "string"), ("code", "bigint")]
+    added = [
+        {
+            "key": f"processed/dt=2025-07-21/f{i}.parquet",
+            "zone": "processed",
+            "dt": "2025-07-21",
+            "rows": 2,
+            "columns": a if i % 2 else b,
+        }
+        for i in range(200)
+    ]
+    catalog.apply(added, [])
+    raw = orjson.loads(storage.read_bytes(CATALOG_KEY))
+    table = raw["tables"]["processed_logs"]
+    assert len(table["schemas"]) == 2 and len(table["files"]) == 200
+    doc = catalog.load()
+    files = doc["tables"]["processed_logs"]["files"]
+    assert [tuple(c) for c in files["processed/dt=2025-07-21/f1.parquet"]["columns"]] == a
+    assert [tuple(c) for c in files["processed/dt=2025-07-21/f2.parquet"]["columns"]] == b
+    assert doc["tables"]["processed_logs"]["file_columns"] == ["level", "code", "message"]
+    # A document written before schemas were shared (columns inline per file) still reads the same.
+    for entry in table["files"].values():
+        entry["columns"] = table["schemas"][entry.pop("schema")]
+    del table["schemas"]
+    storage.write_bytes(CATALOG_KEY, orjson.dumps(raw))
+    again = catalog.load()["tables"]["processed_logs"]
+    assert again["files"] == doc["tables"]["processed_logs"]["files"] and again["rows"] == 400
