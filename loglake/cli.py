@@ -79,6 +79,7 @@ def _summary_line(s: Summary) -> str:
     reasons = ", ".join(f"{k}={v}" for k, v in s.errors_by_reason.items())
     head = "[green]ok[/]" if s.status == "ok" else "[red]FAILED[/]"
     joined = f", {s.joined} joined" if s.joined else ""
+    joined += f", {s.shared} sharing a line" if s.shared else ""
     text = (
         f"{head} {escape(s.source_uri)} \\[{s.format or '?'}]: {s.lines} lines → {s.processed} processed, "
         f"{s.errors} errors, {s.blank} blank{joined} ({s.bytes:,} bytes, {s.seconds:.2f}s)"
@@ -104,6 +105,7 @@ def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
         "errors": sum(s.errors for s in items),
         "blank": sum(s.blank for s in items),
         "joined": sum(s.joined for s in items),
+        "shared": sum(s.shared for s in items),
         "errors_by_reason": dict(sorted(reasons.items())),
         "bytes": sum(s.bytes for s in items),
         "seconds": round(sum(s.seconds for s in items), 6),

@@ -1,6 +1,6 @@
 """One object through the stages: read → parse → validate → transform → sinks → commit.
 
-Accounting is the invariant this module owns: lines = processed + errors + blank, for every object.
+Accounting is the invariant this module owns, for every object: lines + shared = processed + errors + blank + joined.
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ class Summary:
     """Blank lines, and framing lines with no record (a JSON document's brackets, a flow log header)."""
     joined: int = 0
     """Lines joined into a record that started above (stack traces, pretty-printed JSON)."""
+    shared: int = 0
+    """Records on a line an earlier record already counted (a JSON array or CloudTrail file on one line):
+    lines + shared = processed + errors + blank + joined."""
     errors_by_reason: dict[str, int] = field(default_factory=dict)
     bytes: int = 0
     seconds: float = 0.0
@@ -378,6 +381,7 @@ class Pipeline:
             summary.errors += part.errors
             summary.blank += part.blank
             summary.joined += part.joined
+            summary.shared += part.shared
             for code, count in part.errors_by_reason.items():
                 summary.errors_by_reason[code] = summary.errors_by_reason.get(code, 0) + count
         summary.bytes = att.fingerprint["size"]
@@ -420,14 +424,17 @@ class Pipeline:
         reasons: Counter[str] = Counter()
         today = now.date().isoformat()
         add_valid, add_invalid = valid.add, invalid.add
-        lines = processed = errors = blank = joined = 0
+        lines = processed = errors = blank = joined = shared = 0
         try:
             for lineno, raw, outcome, span in records:
                 lines += span
                 if outcome is None:
                     blank += span
                     continue
-                joined += span - 1
+                if span:
+                    joined += span - 1
+                else:
+                    shared += 1
                 if type(outcome) is ParseFailure:
                     failures = [outcome]
                     record: dict[str, Any] | None = None
@@ -473,5 +480,6 @@ class Pipeline:
             summary.errors += errors
             summary.blank += blank
             summary.joined += joined
+            summary.shared += shared
             for code, count in reasons.items():
                 summary.errors_by_reason[code] = summary.errors_by_reason.get(code, 0) + count

@@ -1,7 +1,8 @@
 """The parser interface: an object's lines in, one outcome per record out.
 
-Each outcome carries its span — how many physical lines it covers — so accounting holds for
-multi-line records too: lines = processed + errors + blank + joined.
+Each outcome carries its span — how many physical lines it adds — so accounting holds for
+multi-line records too: lines + shared = processed + errors + blank + joined (`shared`: records with
+span 0, on a line an earlier record already counted).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ParseFailure:
 Outcome = dict[str, Any] | ParseFailure
 Line = tuple[int, bytes | Overlong]
 Parsed = tuple[int, bytes | Overlong, Outcome | None, int]
-"""(first line number, raw bytes, outcome — None for a blank or framing line —, lines spanned)."""
+"""(first line number, raw bytes, outcome — None for a blank or framing line —, lines it adds)."""
 
 
 def decode(line: bytes, fallback: str | None) -> str | ParseFailure:

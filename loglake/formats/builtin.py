@@ -458,8 +458,9 @@ class JsonDocument(Format):
                 )
             except orjson.JSONDecodeError as exc:
                 outcome = ParseFailure("invalid_json", f"element is not valid JSON: {exc}")
-            yield first, piece, outcome, final - first + 1
-            used = final
+            # Span = lines this record adds: 0 for a record on a line an earlier one already counted.
+            yield first, piece, outcome, final - max(first - 1, used)
+            used = max(used, final)
         for blank_line in range(used + 1, last + 1):
             yield blank_line, b"", None, 1
 

@@ -238,6 +238,8 @@ def test_cloudtrail_records(process_bytes, lake) -> None:
     )
     summary = process_bytes(doc, name="trail.json")
     assert (summary.format, summary.processed) == ("json_document", 2)
+    # One physical line holding two records: counted once as a line, the second record as sharing it.
+    assert (summary.lines, summary.shared, summary.joined) == (1, 1, 0)
     got = query(lake, "SELECT eventname, useridentity_username FROM processed_logs ORDER BY eventname")
     assert got == [
         {"eventname": "GetObject", "useridentity_username": None},
