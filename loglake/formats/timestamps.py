@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from loglake.rules.timestamps import parse_timestamp
 
@@ -42,6 +44,14 @@ def syslog_3164(
     now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None),
 ) -> Callable[[str], datetime | None]:
     """`Jun 14 15:16:01` has no year: take the latest year that does not put it over a day ahead of now."""
+    state: list[Any] = [float("-inf"), None]
+
+    def reference_now() -> datetime:
+        """`now()`, read at most once a second: per line it was a tenth of a syslog object's time."""
+        tick = time.monotonic()
+        if tick - state[0] >= 1.0:
+            state[0], state[1] = tick, now()
+        return state[1]  # type: ignore[no-any-return]
 
     def parse(text: str) -> datetime | None:
         parts = text.split()
@@ -50,7 +60,7 @@ def syslog_3164(
         try:
             day = int(parts[1])
             hh, mm, ss = (int(x) for x in parts[2].split(":"))
-            reference = now()
+            reference = reference_now()
             for year in (reference.year, reference.year - 1):
                 try:
                     ts = datetime(year, MONTHS[parts[0]], day, hh, mm, ss)
