@@ -93,20 +93,14 @@ def _summary_line(s: Summary) -> str:
 
 def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
     items = list(summaries)
-    reasons: dict[str, int] = {}
+    total = Summary(source_uri="")
     for s in items:
-        for k, v in s.errors_by_reason.items():
-            reasons[k] = reasons.get(k, 0) + v
+        total.add(s)
     return {
         "objects": len(items),
         "failed_objects": sum(1 for s in items if s.status != "ok"),
-        "lines": sum(s.lines for s in items),
-        "processed": sum(s.processed for s in items),
-        "errors": sum(s.errors for s in items),
-        "blank": sum(s.blank for s in items),
-        "joined": sum(s.joined for s in items),
-        "shared": sum(s.shared for s in items),
-        "errors_by_reason": dict(sorted(reasons.items())),
+        **{name: getattr(total, name) for name in Summary.COUNTS},
+        "errors_by_reason": dict(sorted(total.errors_by_reason.items())),
         "bytes": sum(s.bytes for s in items),
         "seconds": round(sum(s.seconds for s in items), 6),
     }

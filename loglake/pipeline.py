@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from loglake import columnar
 from loglake.catalog.compact import Rewrite, take_out
@@ -41,7 +41,7 @@ from loglake.rules.probe import Probe
 from loglake.sinks import STAGING, OutputFile, ZoneWriter
 from loglake.sinks.commit import clear_staging, commit, recover, source_id, write_manifest
 from loglake.sources import ObjectRef
-from loglake.storage import Storage
+from loglake.storage import ObjectInfo, Storage
 from loglake.transform import Flattener, partition_of
 
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -72,8 +72,18 @@ class Summary:
     error: str | None = None
     outputs: int = 0
 
+    COUNTS: ClassVar[tuple[str, ...]] = ("lines", "processed", "errors", "blank", "joined", "shared")
+    """The counts the accounting invariant is about; what `add` sums and totals report."""
+
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def add(self, other: Summary) -> None:
+        """Another part's counts and reasons added to these (byte ranges, objects of a run)."""
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for code, count in other.errors_by_reason.items():
+            self.errors_by_reason[code] = self.errors_by_reason.get(code, 0) + count
 
 
 @dataclass
@@ -126,6 +136,11 @@ class ObjectRun:
     summary: Summary
     valid: ZoneWriter
     invalid: ZoneWriter
+
+
+def _fingerprint(info: ObjectInfo) -> dict[str, Any]:
+    """The object version a manifest was made from (size and mtime)."""
+    return {"size": info.size, "mtime_ns": info.mtime_ns}
 
 
 def _stem(name: str) -> str:
@@ -246,7 +261,7 @@ class Pipeline:
         valid, invalid = self.writers(att)
         try:
             info = ref.storage.stat(ref.key)
-            att.fingerprint = {"size": info.size, "mtime_ns": info.mtime_ns}
+            att.fingerprint = _fingerprint(info)
             with ref.storage.open_read(ref.key) as raw:
                 stream, summary.compression = open_decompressed(
                     raw, uri, proc.max_decompressed_bytes, proc.max_compression_ratio
@@ -337,7 +352,7 @@ class Pipeline:
         if len(cuts) < 3:
             return None
         att = self.begin(ref)
-        att.fingerprint = {"size": info.size, "mtime_ns": info.mtime_ns}
+        att.fingerprint = _fingerprint(info)
         att.summary.format = fmt.name
         return Split(att, fmt.name, list(itertools.pairwise(cuts)))
 
@@ -375,15 +390,7 @@ class Pipeline:
             return self.process(ref)
         summary = att.summary
         for piece in pieces:
-            part = piece.summary
-            summary.lines += part.lines
-            summary.processed += part.processed
-            summary.errors += part.errors
-            summary.blank += part.blank
-            summary.joined += part.joined
-            summary.shared += part.shared
-            for code, count in part.errors_by_reason.items():
-                summary.errors_by_reason[code] = summary.errors_by_reason.get(code, 0) + count
+            summary.add(piece.summary)
         summary.bytes = att.fingerprint["size"]
         return self.complete(att, [o for piece in pieces for o in piece.outputs])
 

@@ -40,7 +40,7 @@ def log(level: str, message: str, **fields: Any) -> None:
 
 def emit_metrics(summary: Summary) -> None:
     """CloudWatch Embedded Metric Format: metrics from a log line, no API calls."""
-    names = ("lines", "processed", "errors", "blank", "joined", "shared")
+    names = Summary.COUNTS
     doc = {
         "_aws": {
             "Timestamp": int(time.time() * 1000),

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from loglake.config import FormatsConfig
 from loglake.errors import ConfigError
-from loglake.formats.base import Format, Line, Outcome, ParseFailure
-from loglake.formats.reader import Batch, Overlong, iter_line_batches, iter_lines, open_decompressed
+from loglake.formats.base import Format, Outcome, ParseFailure
+from loglake.formats.reader import Batch, Overlong, iter_line_batches, iter_lines, lines_of, open_decompressed
 
 __all__ = [
     "Format",
@@ -78,9 +78,3 @@ class FormatRegistry:
             if len(sample) >= wanted:
                 break
         return self.detect(sample), itertools.chain(head, batches)
-
-
-def lines_of(batches: Iterator[Batch]) -> Iterator[Line]:
-    """Batches as (line number, line) pairs, for formats that go line by line."""
-    for first, batch in batches:
-        yield from enumerate(batch, first)

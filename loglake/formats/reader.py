@@ -250,10 +250,15 @@ def iter_line_batches(
         yield lineno + 1, [carry[:-1] if carry.endswith(b"\r") else carry]
 
 
+def lines_of(batches: Iterator[Batch]) -> Iterator[tuple[int, bytes | Overlong]]:
+    """Batches as (line number, line) pairs, for formats that go line by line."""
+    for first, batch in batches:
+        yield from enumerate(batch, first)
+
+
 def iter_lines(stream: BinaryIO, uri: str, max_line_bytes: int) -> Iterator[tuple[int, bytes | Overlong]]:
     """Yield (1-based line number, line without its LF/CRLF) in constant memory."""
-    for first, batch in iter_line_batches(stream, uri, max_line_bytes):
-        yield from enumerate(batch, first)
+    return lines_of(iter_line_batches(stream, uri, max_line_bytes))
 
 
 class Window:

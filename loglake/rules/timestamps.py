@@ -28,12 +28,10 @@ def parse_timestamp(value: object) -> datetime | None:
     try:
         if isinstance(value, str):
             text = value.strip()
-            if len(text) >= 10 and text[4:5] == "-":  # the common case: ISO-8601
-                ts = datetime.fromisoformat(text)
-            elif _NUMERIC.match(text):
+            # ISO-8601 (`YYYY-…`) is the common case: skip the epoch pattern for it.
+            if not (len(text) >= 10 and text[4:5] == "-") and _NUMERIC.match(text):
                 return from_epoch(float(text))
-            else:
-                ts = datetime.fromisoformat(text)
+            ts = datetime.fromisoformat(text)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             return from_epoch(value)
         else:
