@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from loglake import columnar
 from loglake.catalog.compact import Rewrite, take_out
 from loglake.catalog.local import LocalCatalog
+from loglake.columnar import jsonl as columnar_jsonl
+from loglake.columnar import text as columnar_text
+from loglake.columnar.text import TextPlan
 from loglake.config import Settings
 from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
 from loglake.formats import (
@@ -173,6 +175,7 @@ class Pipeline:
         self.formats = FormatRegistry(settings.formats)
         self._rules: dict[str, RuleSet] = {}
         self._probes: dict[str, Probe | None] = {}
+        self._plans: dict[str, TextPlan | None] = {}
         self._pool: ThreadPoolExecutor | None = None
         proc = settings.processing
         self.flattener = Flattener(proc.flatten_separator, proc.flatten_max_depth)
@@ -219,6 +222,14 @@ class Pipeline:
         if fmt.name not in self._probes:
             self._probes[fmt.name] = Probe.for_rules(self.rules_for(fmt))
         return self._probes[fmt.name]
+
+    def text_plan_for(self, fmt: Format) -> TextPlan | None:
+        """The columnar path for regex line formats, where it can reproduce the row path exactly."""
+        if not self.settings.processing.columnar:
+            return None
+        if fmt.name not in self._plans:
+            self._plans[fmt.name] = TextPlan.for_format(fmt, self.rules_for(fmt))
+        return self._plans[fmt.name]
 
     def begin(self, ref: ObjectRef) -> Attempt:
         """Recover an interrupted commit of this object and open a fresh attempt at it."""
@@ -289,8 +300,11 @@ class Pipeline:
         run.summary.format = run.fmt.name
         probe = self.probe_for(run.fmt)
         try:
+            plan = self.text_plan_for(run.fmt) if probe is None else None
             if probe is not None:
-                columnar.run(self, run, probe, batches)
+                columnar_jsonl.run(self, run, probe, batches)
+            elif plan is not None:
+                columnar_text.run(self, run, plan, batches)
             else:
                 self.run_rows(run, run.fmt.records(lines_of(batches)))
         except ObjectError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from loglake.rules.timestamps import parse_timestamp
 
@@ -19,19 +18,27 @@ def iso(text: str) -> datetime | None:
     return parse_timestamp(text.replace(",", ".", 1) if "," in text else text)
 
 
-def strptime(fmt: str) -> Callable[[str], datetime | None]:
-    """A parser for one `strptime` format; aware results are converted to UTC."""
+class Strptime:
+    """A parser for one `strptime` format; aware results are converted to UTC.
 
-    def parse(text: str) -> datetime | None:
+    A class, not a closure, so the columnar path can read its format and parse whole columns.
+    """
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+
+    def __call__(self, text: str) -> datetime | None:
         try:
-            ts = datetime.strptime(text.strip(), fmt)
+            ts = datetime.strptime(text.strip(), self.fmt)
         except ValueError:
             return None
         if ts.tzinfo is not None:
             ts = ts.astimezone(UTC).replace(tzinfo=None)
         return ts
 
-    return parse
+
+def strptime(fmt: str) -> Strptime:
+    return Strptime(fmt)
 
 
 def apache_error(text: str) -> datetime | None:
@@ -40,27 +47,29 @@ def apache_error(text: str) -> datetime | None:
     return strptime(fmt)(text)
 
 
-def syslog_3164(
-    now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None),
-) -> Callable[[str], datetime | None]:
+class Syslog3164:
     """`Jun 14 15:16:01` has no year: take the latest year that does not put it over a day ahead of now."""
-    state: list[Any] = [float("-inf"), None]
 
-    def reference_now() -> datetime:
+    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None)) -> None:
+        self.now = now
+        self._tick = float("-inf")
+        self._reference: datetime | None = None
+
+    def reference(self) -> datetime:
         """`now()`, read at most once a second: per line it was a tenth of a syslog object's time."""
         tick = time.monotonic()
-        if tick - state[0] >= 1.0:
-            state[0], state[1] = tick, now()
-        return state[1]  # type: ignore[no-any-return]
+        if self._reference is None or tick - self._tick >= 1.0:
+            self._tick, self._reference = tick, self.now()
+        return self._reference
 
-    def parse(text: str) -> datetime | None:
+    def __call__(self, text: str) -> datetime | None:
         parts = text.split()
         if len(parts) != 3 or parts[0] not in MONTHS:
             return None
         try:
             day = int(parts[1])
             hh, mm, ss = (int(x) for x in parts[2].split(":"))
-            reference = reference_now()
+            reference = self.reference()
             for year in (reference.year, reference.year - 1):
                 try:
                     ts = datetime(year, MONTHS[parts[0]], day, hh, mm, ss)
@@ -72,4 +81,6 @@ def syslog_3164(
         except ValueError:
             return None
 
-    return parse
+
+def syslog_3164(now: Callable[[], datetime] | None = None) -> Syslog3164:
+    return Syslog3164() if now is None else Syslog3164(now)

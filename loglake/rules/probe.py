@@ -29,6 +29,7 @@ class Probe:
 
     def __init__(self, timestamp: str, required: tuple[str, ...], level: str, levels: frozenset[str]) -> None:
         self.timestamp, self.level, self.levels = timestamp, level, levels
+        self.required = required
         names = [n for n in dict.fromkeys((*required, level, timestamp)) if n]
         attrs = {name: f"f{i}" for i, name in enumerate(names)}
         struct = msgspec.defstruct(

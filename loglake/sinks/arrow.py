@@ -16,6 +16,8 @@ _NONE = type(None)
 def _as_text(value: Any) -> str | None:
     if value is None or type(value) is str:
         return value
+    if type(value) is int:
+        return str(value)  # also beyond 64 bits (a 20-digit byte count in a text log), which JSON encoders refuse
     return orjson.dumps(value, option=orjson.OPT_NAIVE_UTC).decode()
 
 

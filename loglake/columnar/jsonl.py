@@ -1,4 +1,4 @@
-"""The columnar path for JSON Lines: probe each line in C, read the valid ones with Arrow, row path for the rest.
+"""JSON Lines: probe each line in C, read the valid ones with Arrow, row path for the rest.
 
 Per batch of lines (one read of the stream), the main thread runs the probe while a worker thread
 does the previous batch's Arrow work (JSON reading, flattening, time parsing, partitioning; all of
@@ -9,13 +9,13 @@ handed whole to the row path.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loglake.columnar import Result, by_day, drive
 from loglake.formats.jsonl import ArrowJson
 from loglake.formats.reader import Batch
 from loglake.records import TIMESTAMP, NotColumnar
@@ -28,15 +28,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from loglake.pipeline import ObjectRun, Pipeline
-
-
-class _Result:
-    """What the worker made of one batch: tables per partition, and lines left to the row path."""
-
-    __slots__ = ("parts", "rows", "slow")
-
-    def __init__(self, parts: list[tuple[str, pa.Table]], rows: int, slow: list[int]) -> None:
-        self.parts, self.rows, self.slow = parts, rows, slow
 
 
 def _utf8_lines(lines: list[bytes], keep: list[int]) -> tuple[list[int], list[int]]:
@@ -64,24 +55,24 @@ class _Batcher:
         self.rules, self.ts_field = rules, probe.timestamp
         self.level_field, self.levels = probe.level, probe.levels
         self.uri, self.fmt, self.now = uri, fmt, now
-        self.today = now.date().isoformat()
+        self.split = probe.passing
 
-    def columns(self, first: int, lines: list[Any], keep: list[int]) -> _Result:
+    def columns(self, first: int, lines: list[Any], keep: list[int]) -> Result:
         """Runs on the worker thread. A batch it cannot do exactly goes whole to the row path."""
         try:
             return self._columns(first, lines, keep)
         except (NotColumnar, pa.ArrowException):
             # ArrowException: Arrow itself failing on a shape (e.g. `[null, null]` arrays); rows are the reference.
-            return _Result([], 0, keep)
+            return Result([], 0, keep)
 
-    def _columns(self, first: int, lines: list[bytes], keep: list[int]) -> _Result:
+    def _columns(self, first: int, lines: list[bytes], keep: list[int]) -> Result:
         slow: list[int] = []
         good = [lines[i] for i in keep]
         if not all(map(bytes.isascii, good)):
             keep, slow = _utf8_lines(lines, keep)
             good = [lines[i] for i in keep]
         if not keep:
-            return _Result([], 0, slow)
+            return Result([], 0, slow)
         table = self.reader.read(good)
         names, arrays = flatten_table(table, self.separator, self.max_depth)
         times: pa.Array | None = None
@@ -110,48 +101,10 @@ class _Batcher:
             mask = pc.invert(pc.is_in(pa.array(range(n)), pa.array(rejected)))
             out = out.filter(mask)
             times = out.column(at).combine_chunks() if times is not None else None
-            n = len(out)
-        if n == 0:
-            return _Result([], 0, slow)
-        if times is None or times.null_count == n:
-            return _Result([(self.today, out)], n, slow)
-        days = pc.fill_null(pc.cast(times, pa.date32()), self.now.date())
-        distinct = pc.unique(days)
-        if len(distinct) == 1:
-            return _Result([(distinct[0].as_py().isoformat(), out)], n, slow)
-        return _Result([(day.as_py().isoformat(), out.filter(pc.equal(days, day))) for day in distinct], n, slow)
+        return by_day(out, times, self.now, slow)
 
 
 def run(pipeline: Pipeline, run: ObjectRun, probe: Probe, batches: Iterator[Batch]) -> None:
     """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
-    fmt, summary = run.fmt, run.summary
-    batcher = _Batcher(pipeline, pipeline.rules_for(fmt), probe, run.uri, fmt.name, run.now)
-    passing = probe.passing
-
-    def land(result: _Result, first: int, lines: list[Any], rest: list[int]) -> None:
-        for dt, table in result.parts:
-            run.valid.add_table(dt, table)
-        summary.lines += result.rows
-        summary.processed += result.rows
-        slow = sorted(rest + result.slow) if result.slow else rest  # disjoint: the worker only had kept lines
-        if slow:
-            records = fmt.records((first + i, lines[i]) for i in slow)
-            pipeline.run_rows(run, records)
-
-    if not pipeline.overlap:
-        for first, lines in batches:
-            keep, rest = passing(lines)
-            land(batcher.columns(first, lines, keep), first, lines, rest)
-        return
-    pending: tuple[Future[_Result], int, list[Any], list[int]] | None = None
-    pool = pipeline.worker_thread()
-    try:
-        for first, lines in batches:
-            keep, rest = passing(lines)
-            job = (pool.submit(batcher.columns, first, lines, keep), first, lines, rest)
-            if pending is not None:
-                land(pending[0].result(), *pending[1:])
-            pending = job
-    finally:
-        if pending is not None:
-            land(pending[0].result(), *pending[1:])
+    batcher = _Batcher(pipeline, pipeline.rules_for(run.fmt), probe, run.uri, run.fmt.name, run.now)
+    drive(pipeline, run, batcher, batches)

@@ -1,0 +1,86 @@
+"""The columnar paths: whole batches of lines through Arrow, the row path only for lines they cannot do exactly.
+
+`jsonl` serves JSON Lines, `text` the regex line formats (syslog, access logs, …). Both hand the
+row path every line whose outcome they cannot reproduce exactly — the row path is the reference —
+and run each batch's Arrow work on a second thread while the next batch is read (`drive`).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from loglake.formats.reader import Batch
+    from loglake.pipeline import ObjectRun, Pipeline
+
+
+class Result:
+    """What the Arrow work made of one batch: tables per partition, and lines left to the row path."""
+
+    __slots__ = ("parts", "rows", "slow")
+
+    def __init__(self, parts: list[tuple[str, pa.Table]], rows: int, slow: list[int]) -> None:
+        self.parts, self.rows, self.slow = parts, rows, slow
+
+
+def by_day(table: pa.Table, times: pa.Array | None, now: datetime, slow: list[int]) -> Result:
+    """A batch's valid rows split into `dt` partitions by event time (processing date when there is none)."""
+    n = len(table)
+    if n == 0:
+        return Result([], 0, slow)
+    if times is None or times.null_count == n:
+        return Result([(now.date().isoformat(), table)], n, slow)
+    days = pc.fill_null(pc.cast(times, pa.date32()), now.date())
+    distinct = pc.unique(days)
+    if len(distinct) == 1:
+        return Result([(distinct[0].as_py().isoformat(), table)], n, slow)
+    return Result([(day.as_py().isoformat(), table.filter(pc.equal(days, day))) for day in distinct], n, slow)
+
+
+class Batcher(Protocol):
+    def split(self, lines: list[Any]) -> tuple[list[int], list[int]]:
+        """On the reading thread: (lines for the Arrow work, lines for the row path), both in order."""
+
+    def columns(self, first: int, lines: list[Any], keep: list[int]) -> Result:
+        """On the worker thread; whatever it cannot do exactly comes back in `Result.slow`."""
+
+
+def drive(pipeline: Pipeline, run: ObjectRun, batcher: Batcher, batches: Iterator[Batch]) -> None:
+    """Adds to the summary's counts, like the row path it calls for the lines the batcher does not take."""
+    fmt, summary = run.fmt, run.summary
+
+    def land(result: Result, first: int, lines: list[Any], rest: list[int]) -> None:
+        for dt, table in result.parts:
+            run.valid.add_table(dt, table)
+        summary.lines += result.rows
+        summary.processed += result.rows
+        slow = sorted(rest + result.slow) if result.slow else rest  # disjoint: the worker only had kept lines
+        if slow:
+            records = fmt.records((first + i, lines[i]) for i in slow)
+            pipeline.run_rows(run, records)
+
+    split, columns = batcher.split, batcher.columns
+    if not pipeline.overlap:
+        for first, lines in batches:
+            keep, rest = split(lines)
+            land(columns(first, lines, keep), first, lines, rest)
+        return
+    pending: tuple[Future[Result], int, list[Any], list[int]] | None = None
+    pool = pipeline.worker_thread()
+    try:
+        for first, lines in batches:
+            keep, rest = split(lines)
+            job = (pool.submit(columns, first, lines, keep), first, lines, rest)
+            if pending is not None:
+                land(pending[0].result(), *pending[1:])
+            pending = job
+    finally:
+        if pending is not None:
+            land(pending[0].result(), *pending[1:])

@@ -1,0 +1,424 @@
+"""Regex line formats (syslog, access logs, …) a batch at a time: RE2 through Arrow instead of `re` per line.
+
+Exactness comes from taking only lines where both engines must agree and checking every
+conversion against what the row path would do; everything else goes to the row path:
+- only printable-ASCII lines (tabs allowed): there `\\d`, `\\s`, `\\w` and `.` mean the same in RE2 and `re`;
+- an empty group value means "not taken" only for groups that cannot match the empty string;
+  for the others RE2's spans tell (a second pass, only over batches where it matters);
+- numbers only where `int()`/`float()` and Arrow read the same digits; times only where parsing
+  and printing back give the very text (no wrapped 30 February, no single-digit day).
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loglake.columnar import Result, by_day, drive
+from loglake.formats import builtin
+from loglake.formats import timestamps as ts
+from loglake.formats.base import RegexFormat
+from loglake.records import TIMESTAMP
+from loglake.rules import RuleSet
+from loglake.rules.probe import Probe, event_times, levels
+from loglake.transform import LINEAGE, RESERVED, safe_name
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from loglake.formats.reader import Batch
+    from loglake.pipeline import ObjectRun, Pipeline
+
+Columns = dict[str, pa.Array]
+_ODD_BYTES = r"[^\t\x20-\x7e]|^[\t ]*$"  # non-ASCII, control characters, or a blank line
+_INT = r"^\d{1,18}$"
+_FLOAT = r"^-?\d{1,15}(\.\d{1,15})?$"
+_SYSLOG_TIME = r"^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}$"
+
+
+def _re2(pattern: str) -> str:
+    """`re` syntax → RE2's, for what the built-in and usual user patterns contain."""
+    return "^(?:" + re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern) + ")"
+
+
+def _min_widths(pattern: str) -> dict[str, int]:
+    """The fewest characters each named group can match; 0 where unknown (the safe answer)."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        parsed = _parser.parse(pattern)
+        subpattern = _parser.SUBPATTERN
+    except Exception:
+        return {}
+    widths: dict[int, int] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, _parser.SubPattern):
+            for op, av in node.data:
+                if op is subpattern and av[0] is not None:
+                    widths[av[0]] = av[-1].getwidth()[0]
+                walk(av)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+
+    walk(parsed)
+    return {name: widths.get(index, 0) for name, index in re.compile(pattern).groupindex.items()}
+
+
+def _null_if(column: pa.Array, mask: pa.Array) -> pa.Array:
+    return pc.if_else(mask, pa.scalar(None, column.type), column)
+
+
+# --- times: (text column) → (times, rows whose time the parser would also give) -----------------------
+
+
+_MONTHS = pa.array([m.lower() for m in ts.MONTHS])
+_MONTH_DAYS = pa.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int64())
+_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2, "y": 2, "b": 3, "z": 5}
+_SHAPES = {"b": "[A-Za-z]{3}", "z": "[+-]([01]\\d|2[0-3])[0-5]\\d"}
+
+
+def _mod(x: Any, k: int) -> Any:
+    return pc.subtract(x, pc.multiply(pc.divide(x, k), k))
+
+
+def _civil_seconds(year: Any, month: Any, day: Any, hms: tuple[Any, Any, Any]) -> tuple[pa.Array, pa.Array]:
+    """Seconds since the epoch of naive date-times given as integer columns (or a scalar year),
+    and which of them `datetime(...)` accepts. Days from the civil calendar as in Hinnant's
+    `days_from_civil`; every value here is positive, where Arrow's integer division floors."""
+    hh, mm, ss = hms
+    leap = pc.or_(pc.and_(pc.equal(_mod(year, 4), 0), pc.not_equal(_mod(year, 100), 0)), pc.equal(_mod(year, 400), 0))
+    last = pc.add(
+        _MONTH_DAYS.take(pc.subtract(pc.max_element_wise(month, 1), 1)),
+        pc.cast(pc.and_(leap, pc.equal(month, 2)), pa.int64()),
+    )
+    valid = pc.and_(pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12)), pc.greater_equal(day, 1))
+    valid = pc.and_(valid, pc.less_equal(day, last))
+    valid = pc.and_(valid, pc.and_(pc.less(hh, 24), pc.and_(pc.less(mm, 60), pc.less(ss, 60))))
+    valid = pc.and_(valid, pc.and_(pc.greater(year, 1), pc.less(year, 9999)))
+    early = pc.cast(pc.less_equal(month, 2), pa.int64())
+    y = pc.subtract(year, early)
+    era = pc.divide(y, 400)
+    yoe = pc.subtract(y, pc.multiply(era, 400))
+    mp = pc.add(month, pc.subtract(pc.multiply(early, 12), 3))  # March is 0
+    doy = pc.add(pc.divide(pc.add(pc.multiply(mp, 153), 2), 5), pc.subtract(day, 1))
+    doe = pc.add(pc.add(pc.multiply(yoe, 365), pc.divide(yoe, 4)), pc.subtract(doy, pc.divide(yoe, 100)))
+    days = pc.subtract(pc.add(pc.multiply(era, 146097), doe), 719468)
+    seconds = pc.add(pc.multiply(days, 86400), pc.add(pc.multiply(hh, 3600), pc.add(pc.multiply(mm, 60), ss)))
+    return seconds, pc.fill_null(valid, False)
+
+
+def _field(text: pa.Array, start: int, width: int) -> pa.Array:
+    return pc.cast(pc.utf8_slice_codeunits(text, start, start + width), pa.int64())
+
+
+def _month(text: pa.Array, start: int) -> pa.Array:
+    """`Jan`…`Dec` in any case, as `%b` reads them (C locale); 0 for anything else."""
+    found = pc.index_in(pc.utf8_lower(pc.utf8_slice_codeunits(text, start, start + 3)), _MONTHS)
+    return pc.fill_null(pc.add(pc.cast(found, pa.int64()), 1), 0)
+
+
+def _to_time(seconds: pa.Array) -> pa.Array:
+    return pc.cast(pc.cast(seconds, pa.timestamp("s")), TIMESTAMP)
+
+
+def _strptime_times(parser: ts.Strptime) -> Callable[[pa.Array], tuple[pa.Array, pa.Array]] | None:
+    """Fixed-width layouts only (two-digit day, three-letter month, `+hhmm` zone): other spellings
+    `strptime` also accepts go to the row path."""
+    at: dict[str, int] = {}
+    shape, pos = "^", 0
+    for literal, directive in re.findall(r"((?:[^%]|%%)*)(%.|%$|$)", parser.fmt):
+        literal = literal.replace("%%", "%")
+        shape += re.escape(literal)
+        pos += len(literal)
+        directive = directive[1:]
+        if not directive:
+            if "%" in parser.fmt[-1:] and not parser.fmt.endswith("%%"):
+                return None  # a lone `%` at the end: strptime refuses every text
+            continue
+        if directive not in _WIDTHS or directive in at:
+            return None  # %a, %f, %p, … or a field given twice
+        at[directive] = pos
+        shape += _SHAPES.get(directive, f"\\d{{{_WIDTHS[directive]}}}")
+        pos += _WIDTHS[directive]
+    shape += "$"
+    if not {"d", "H", "M"} <= at.keys() or not {"Y", "y"} & at.keys() or not {"m", "b"} & at.keys():
+        return None
+
+    def times(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+        shaped = pc.fill_null(pc.match_substring_regex(text, shape), False)
+        text = pc.if_else(shaped, text, pa.scalar("0" * pos))  # rows the row path judges parse as zeros here
+        if "Y" in at:
+            year = _field(text, at["Y"], 4)
+        else:
+            yy = _field(text, at["y"], 2)
+            year = pc.add(yy, pc.if_else(pc.less_equal(yy, 68), 2000, 1900))
+        month = _month(text, at["b"]) if "b" in at else _field(text, at["m"], 2)
+        second = _field(text, at["S"], 2) if "S" in at else 0
+        hms = (_field(text, at["H"], 2), _field(text, at["M"], 2), second)
+        seconds, valid = _civil_seconds(year, month, _field(text, at["d"], 2), hms)
+        if "z" in at:
+            z = at["z"]
+            offset = pc.add(pc.multiply(_field(text, z + 1, 2), 3600), pc.multiply(_field(text, z + 3, 2), 60))
+            east = pc.equal(pc.utf8_slice_codeunits(text, z, z + 1), "+")
+            seconds = pc.subtract(seconds, pc.if_else(east, offset, pc.negate(offset)))
+        return _to_time(seconds), pc.and_(shaped, valid)
+
+    return times
+
+
+def _syslog_times(parser: ts.Syslog3164) -> Callable[[pa.Array], tuple[pa.Array, pa.Array]]:
+    def times(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+        shaped = pc.fill_null(pc.match_substring_regex(text, _SYSLOG_TIME), False)
+        text = pc.if_else(shaped, text, pa.scalar("Jan 01 00:00:00"))
+        month = pc.index_in(pc.utf8_slice_codeunits(text, 0, 3), pa.array(list(ts.MONTHS)))  # case as `MONTHS`
+        month = pc.fill_null(pc.add(pc.cast(month, pa.int64()), 1), 0)
+        day = pc.cast(pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(text, 4, 6)), pa.int64())
+        hms = (_field(text, 7, 2), _field(text, 10, 2), _field(text, 13, 2))
+        reference = parser.reference()
+        latest = (reference + timedelta(days=1) - datetime(1970, 1, 1)) // timedelta(seconds=1)
+        result: pa.Array | None = None
+        ok = pa.repeat(pa.scalar(False), len(text))
+        for year in (reference.year, reference.year - 1):
+            seconds, valid = _civil_seconds(pa.scalar(year, pa.int64()), month, day, hms)
+            good = pc.and_(pc.and_(valid, shaped), pc.less_equal(seconds, latest))
+            result = seconds if result is None else pc.if_else(pc.and_(good, pc.invert(ok)), seconds, result)
+            ok = pc.or_(ok, good)
+        assert result is not None
+        return _to_time(result), ok
+
+    return times
+
+
+# --- what formats derive from their fields (the row path's `level` and `post` functions) ----------------
+
+
+def _syslog_level(cols: Columns) -> Columns:
+    pri = cols.get("pri")
+    if pri is None:
+        return {}
+    valid = pc.fill_null(pc.less_equal(pri, 191), False)
+    pri = _null_if(pri, pc.invert(valid))
+    facility = pc.divide(pri, 8)
+    severity = pc.subtract(pri, pc.multiply(facility, 8))
+    return {
+        "facility": facility,
+        "severity": severity,
+        "level": pa.array(builtin.SYSLOG_SEVERITY).take(severity),
+    }
+
+
+def _http_level(cols: Columns) -> Columns:
+    status = cols.get("status")
+    if status is None:
+        status = cols.get("elb_status_code")
+    if status is None or status.type != pa.int64():
+        return {}
+    level = pc.if_else(
+        pc.greater_equal(status, 500), "ERROR", pc.if_else(pc.greater_equal(status, 400), "WARN", "INFO")
+    )
+    return {"level": level}
+
+
+def _apache_level(cols: Columns) -> Columns:
+    level = cols.get("level")
+    return {} if level is None else {"level": pc.utf8_rtrim(level, characters="0123456789")}
+
+
+def _split_request(cols: Columns) -> Columns:
+    request = cols.get("request")
+    if request is None:
+        return {}
+    parts = pc.split_pattern(request, " ")
+    three = pc.fill_null(pc.equal(pc.list_value_length(parts), 3), False)
+    parts = _null_if(parts, pc.invert(three))
+    return {name: pc.list_element(parts, i) for i, name in enumerate(("method", "path", "protocol"))}
+
+
+LEVELS: dict[Any, Callable[[Columns], Columns]] = {
+    builtin._syslog_level: _syslog_level,
+    builtin._http_level: _http_level,
+    builtin._apache_level: _apache_level,
+}
+POSTS: dict[Any, Callable[[Columns], Columns]] = {builtin._split_request: _split_request}
+
+
+class TextPlan:
+    """How one regex format's batches become columns; `for_format` says None when it cannot be done exactly."""
+
+    def __init__(self, fmt: RegexFormat, rules: RuleSet, probe: Probe) -> None:
+        self.fmt = fmt
+        self.pattern = _re2(fmt.regex.pattern)
+        self.groups = list(fmt.regex.groupindex)
+        widths = _min_widths(fmt.regex.pattern)
+        self.may_be_empty = [g for g in self.groups if widths.get(g, 0) == 0]
+        self.rules, self.probe = rules, probe
+        self.times: Callable[[pa.Array], tuple[pa.Array, pa.Array]] | None = None
+        self.level = LEVELS.get(fmt.level) if fmt.level is not None else None
+        self.post = POSTS.get(fmt.post) if fmt.post is not None else None
+
+    @classmethod
+    def for_format(cls, fmt: Any, rules: RuleSet) -> TextPlan | None:
+        if type(fmt) is not RegexFormat or fmt.multiline or fmt.start is not None:
+            return None
+        probe = Probe.for_rules(rules)
+        if probe is None or rules.timestamp_field != "timestamp":
+            return None
+        if (fmt.level is not None and fmt.level not in LEVELS) or (fmt.post is not None and fmt.post not in POSTS):
+            return None
+        plan = cls(fmt, rules, probe)
+        if "timestamp" in plan.groups and fmt.timestamp is not None:
+            if type(fmt.timestamp) is ts.Strptime:
+                plan.times = _strptime_times(fmt.timestamp)
+            elif type(fmt.timestamp) is ts.Syslog3164:
+                plan.times = _syslog_times(fmt.timestamp)
+            elif fmt.timestamp is not ts.iso:
+                return None
+            if plan.times is None and fmt.timestamp is not ts.iso:
+                return None
+        derived = {"message", "level", "facility", "severity", "method", "path", "protocol"}
+        if any(safe_name(n) != n or n in RESERVED for n in (*plan.groups, *derived)):
+            return None
+        try:
+            pc.extract_regex(pa.array(["", "x"]), plan.pattern)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None  # a pattern RE2 does not take (look-around, back-references, unnamed groups)
+        return plan
+
+
+def _lines_array(lines: list[bytes]) -> pa.Array:
+    """One buffer and its offsets, without a Python object per value."""
+    offsets = array("i", [0])
+    offsets.extend(accumulate(map(len, lines)))
+    data = b"".join(lines)
+    return pa.Array.from_buffers(pa.string(), len(lines), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+class _Batcher:
+    def __init__(self, plan: TextPlan, uri: str, now: datetime) -> None:
+        self.plan = plan
+        self.uri, self.now = uri, now
+        self.name = plan.fmt.name
+
+    def split(self, lines: list[Any]) -> tuple[list[int], list[int]]:
+        """Arrow takes printable-ASCII lines; the rest (and over-long lines) go row by row."""
+        if all(type(line) is bytes for line in lines) and b"".join(lines).isascii():
+            return list(range(len(lines))), []
+        keep: list[int] = []
+        rest: list[int] = []
+        for i, line in enumerate(lines):
+            (keep if type(line) is bytes and line.isascii() else rest).append(i)
+        return keep, rest
+
+    def columns(self, first: int, lines: list[Any], keep: list[int]) -> Result:
+        if not keep:
+            return Result([], 0, [])
+        try:
+            return self._columns(first, lines, keep)
+        except pa.ArrowException:
+            return Result([], 0, keep)  # Arrow failing on something unforeseen: the row path is the reference
+
+    def _columns(self, first: int, lines: list[bytes], keep: list[int]) -> Result:
+        plan, fmt = self.plan, self.plan.fmt
+        text = _lines_array(lines if len(keep) == len(lines) else [lines[i] for i in keep])
+        n = len(text)
+        odd = pc.match_substring_regex(text, _ODD_BYTES)
+        found = pc.extract_regex(text, plan.pattern)
+        ok = pc.and_(pc.invert(odd), found.is_valid())
+        fields = dict(zip(plan.groups, found.flatten(), strict=True))  # type: ignore[attr-defined]
+        taken: dict[str, pa.Array] = {}
+        if plan.may_be_empty and any(pc.any(pc.equal(fields[g], "")).as_py() for g in plan.may_be_empty):
+            spans = pc.extract_regex_span(text, plan.pattern)
+            taken = {g: spans.field(g).is_valid() for g in plan.may_be_empty}
+        nulls = pa.array(sorted(fmt.nulls), pa.string())
+        cols: Columns = {}
+        for name, col in fields.items():
+            missing = pc.fill_null(pc.is_in(col, nulls), False)
+            # Empty and taken stays empty, as in `re`; empty from a group that cannot be empty was not taken.
+            missing = pc.or_(missing, pc.invert(taken[name]) if name in taken else pc.equal(col, ""))
+            cols[name] = _null_if(col, missing)
+        for numeric, shape, kind in ((fmt.ints, _INT, pa.int64()), (fmt.floats, _FLOAT, pa.float64())):
+            for name in numeric:
+                if name in cols:
+                    col = cols[name]
+                    number = pc.fill_null(pc.match_substring_regex(col, shape), False)
+                    ok = pc.and_(ok, pc.or_(col.is_null(), number))
+                    cols[name] = pc.cast(_null_if(col, pc.invert(number)), kind)
+        # `message` is the message group's value, else the `message` group's, else the whole line.
+        sources = [cols.get(fmt.message_group) if fmt.message_group != "message" else None, cols.get("message")]
+        cols["message"] = pc.coalesce(*(c for c in sources if c is not None), text)
+        times: pa.Array | None = None
+        if "timestamp" in cols:
+            if plan.times is not None:
+                times, good = plan.times(cols["timestamp"])
+                ok = pc.and_(ok, pc.or_(cols["timestamp"].is_null(), good))
+                times = _null_if(times, pc.invert(good))
+                config = plan.rules.config
+                if config.max_future is not None:
+                    late = pc.greater(times, pa.scalar(self.now + config.max_future, TIMESTAMP))
+                    ok = pc.and_(ok, pc.invert(pc.fill_null(late, False)))
+                if config.max_age is not None:
+                    early = pc.less(times, pa.scalar(self.now - config.max_age, TIMESTAMP))
+                    ok = pc.and_(ok, pc.invert(pc.fill_null(early, False)))
+            else:  # an ISO or epoch text the timestamp rule parses: the JSON path's check
+                times, rejected = event_times(cols["timestamp"], self.now, plan.rules)
+                if rejected:
+                    ok = pc.and_(ok, pc.invert(pc.is_in(pa.array(range(n)), pa.array(rejected))))
+            cols["timestamp"] = times
+        if plan.level is not None:
+            for name, col in plan.level(cols).items():
+                if name == "level" and "level" in cols:  # a derived level replaces the field only when it has one
+                    col = pc.if_else(pc.fill_null(pc.not_equal(col, ""), False), col, cols["level"])
+                cols[name] = col
+        if plan.post is not None:
+            cols.update(plan.post(cols))
+        ok = self._validate(cols, ok)
+        ok = pc.fill_null(ok, False)
+        slow_at = pc.indices_nonzero(pc.invert(ok)).to_pylist() if not pc.all(ok).as_py() else []
+        slow = [keep[i] for i in slow_at]
+        rows = n - len(slow)
+        if rows == 0:
+            return Result([], 0, slow)
+        names = [name for name, col in cols.items() if col.null_count < n]
+        lineage = [
+            pa.repeat(pa.scalar(self.now, TIMESTAMP), n),
+            pa.repeat(pa.scalar(self.uri), n),
+            pc.add(pa.array(keep, pa.int64()), first),
+            pa.repeat(pa.scalar(self.name), n),
+        ]
+        out = pa.Table.from_arrays([*(cols[c] for c in names), *lineage], names=[*names, *LINEAGE])
+        if slow:
+            out = out.filter(ok)
+        times = out.column("timestamp").combine_chunks() if "timestamp" in names else None
+        out = out.drop_columns([c for c in names if out.column(c).null_count == rows])
+        return by_day(out, times, self.now, slow)
+
+    def _validate(self, cols: Columns, ok: pa.Array) -> pa.Array:
+        """The rule set's required fields and level, as `RuleSet.validate` judges them."""
+        probe = self.plan.probe
+        for name in probe.required:
+            col = cols.get(name)
+            if col is None:
+                return pa.repeat(pa.scalar(False), len(ok))
+            present = col.is_valid()
+            if col.type == pa.string():
+                present = pc.and_(present, pc.invert(pc.match_substring_regex(col, r"^[\t ]*$")))
+            ok = pc.and_(ok, present)
+        if probe.level and probe.level in cols and cols[probe.level].type == pa.string():
+            cols[probe.level], rejected = levels(cols[probe.level], probe.levels)
+            if rejected:
+                ok = pc.and_(ok, pc.invert(pc.is_in(pa.array(range(len(ok))), pa.array(rejected))))
+        return ok
+
+
+def run(pipeline: Pipeline, run: ObjectRun, plan: TextPlan, batches: Iterator[Batch]) -> None:
+    """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
+    drive(pipeline, run, _Batcher(plan, run.uri, run.now), batches)
