@@ -210,9 +210,9 @@ class Pipeline:
         return rules
 
     def worker_thread(self) -> ThreadPoolExecutor:
-        """The columnar path's Arrow thread, kept for the pipeline's life (small objects come by thousands)."""
+        """The columnar path's Arrow threads, kept for the pipeline's life (small objects come by thousands)."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="loglake-columnar")
+            self._pool = ThreadPoolExecutor(2, thread_name_prefix="loglake-columnar")
         return self._pool
 
     def probe_for(self, fmt: Format) -> Probe | None:

@@ -31,9 +31,16 @@ def _fixed_syslog_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _process(
-    root: Path, data: bytes, fmt: str, columnar: bool, rules: RulesConfig | None = None, **formats: Any
+    root: Path,
+    data: bytes,
+    fmt: str,
+    columnar: bool,
+    rules: RulesConfig | None = None,
+    overlap: bool = True,
+    **formats: Any,
 ) -> tuple[Summary, Path, int]:
     pipeline, lake_dir = _pipeline(root, columnar, rules, FormatsConfig(default=fmt, **formats))
+    pipeline.overlap = overlap  # off: batches whole and inline, as in worker processes filling the cores
     src = root / "src"
     src.mkdir(exist_ok=True)
     (src / "app.log").write_bytes(data)
@@ -51,10 +58,12 @@ def _process(
     return summary, lake_dir, by_rows
 
 
-def _same(tmp: Path, lines: list[bytes], fmt: str, rules: RulesConfig | None = None, **formats: Any) -> int:
+def _same(
+    tmp: Path, lines: list[bytes], fmt: str, rules: RulesConfig | None = None, overlap: bool = True, **formats: Any
+) -> int:
     """Asserts both paths agree; returns how many lines the columnar run left to the row path."""
     data = b"\n".join(lines) + b"\n"
-    fast, fast_dir, by_rows = _process(tmp, data, fmt, True, rules, **formats)
+    fast, fast_dir, by_rows = _process(tmp, data, fmt, True, rules, overlap, **formats)
     slow, slow_dir, _ = _process(tmp, data, fmt, False, rules, **formats)
     assert_same_output(fast, fast_dir, slow, slow_dir)
     return by_rows
@@ -120,7 +129,8 @@ def test_syslog5424_matches_the_row_path(tmp_path_factory: Any, lines: list[byte
     _same(tmp_path_factory.mktemp("rfc5424"), lines, "syslog5424")
 
 
-def test_common_lines_take_the_columnar_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("overlap", [True, False])
+def test_common_lines_take_the_columnar_path(tmp_path: Path, overlap: bool) -> None:
     """The point of the path: a real-looking object goes through Arrow except its odd lines."""
     lines = []
     for i in range(20_000):
@@ -128,7 +138,7 @@ def test_common_lines_take_the_columnar_path(tmp_path: Path) -> None:
         lines.append(f"<{i % 192}>{stamp} host{i % 7} sshd[{i}]: ok {i}".encode())
         if i % 1000 == 0:
             lines.append(b"Feb 30 10:00:00 host app: impossible day")
-    by_rows = _same(tmp_path / "syslog", lines, "syslog")
+    by_rows = _same(tmp_path / "syslog", lines, "syslog", overlap=overlap)
     assert by_rows == 20  # the Feb 30 lines, which the row path reports as bad timestamps
     access = []
     for i in range(5_000):

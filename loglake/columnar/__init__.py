@@ -7,6 +7,7 @@ and run each batch's Arrow work on a second thread while the next batch is read 
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,6 +46,10 @@ def by_day(table: pa.Table, times: pa.Array | None, now: datetime, slow: list[in
 
 
 class Batcher(Protocol):
+    depth: int
+    """Batches in flight on worker threads: 1 when reading them is itself heavy (the JSON probe), 2 when
+    the Arrow work is nearly all of it (regex formats), so that one process keeps both cores busy."""
+
     def split(self, lines: list[Any]) -> tuple[list[int], list[int]]:
         """On the reading thread: (lines for the Arrow work, lines for the row path), both in order."""
 
@@ -72,15 +77,17 @@ def drive(pipeline: Pipeline, run: ObjectRun, batcher: Batcher, batches: Iterato
             keep, rest = split(lines)
             land(columns(first, lines, keep), first, lines, rest)
         return
-    pending: tuple[Future[Result], int, list[Any], list[int]] | None = None
+    # Up to `depth` batches on worker threads while the next is read; results land in order.
+    pending: deque[tuple[Future[Result], int, list[Any], list[int]]] = deque()
     pool = pipeline.worker_thread()
     try:
         for first, lines in batches:
             keep, rest = split(lines)
-            job = (pool.submit(columns, first, lines, keep), first, lines, rest)
-            if pending is not None:
-                land(pending[0].result(), *pending[1:])
-            pending = job
+            pending.append((pool.submit(columns, first, lines, keep), first, lines, rest))
+            if len(pending) > batcher.depth:
+                job = pending.popleft()
+                land(job[0].result(), *job[1:])
     finally:
-        if pending is not None:
-            land(pending[0].result(), *pending[1:])
+        while pending:
+            job = pending.popleft()
+            land(job[0].result(), *job[1:])

@@ -48,6 +48,8 @@ def _utf8_lines(lines: list[bytes], keep: list[int]) -> tuple[list[int], list[in
 
 
 class _Batcher:
+    depth = 1
+
     def __init__(self, pipeline: Pipeline, rules: RuleSet, probe: Probe, uri: str, fmt: str, now: datetime) -> None:
         proc = pipeline.settings.processing
         self.separator, self.max_depth = proc.flatten_separator, proc.flatten_max_depth

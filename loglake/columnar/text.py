@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from loglake.pipeline import ObjectRun, Pipeline
 
 Columns = dict[str, pa.Array]
-_ODD_BYTES = r"[^\t\x20-\x7e]|^[\t ]*$"  # non-ASCII, control characters, or a blank line
+_ODD_BYTES = r"[^\t\x20-\x7e]"  # non-ASCII or control characters
+_PRINTABLE = bytes([9, *range(0x20, 0x7F)])
+_BLANK = r"^[\t ]*$"
 _INT = r"^\d{1,18}$"
 _FLOAT = r"^-?\d{1,15}(\.\d{1,15})?$"
 _SYSLOG_TIME = r"^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}$"
@@ -294,43 +296,56 @@ class TextPlan:
         return plan
 
 
-def _lines_array(lines: list[bytes]) -> pa.Array:
-    """One buffer and its offsets, without a Python object per value."""
+def _lines_array(lines: list[bytes], data: bytes) -> pa.Array:
+    """The lines as one buffer (`data`, their concatenation) and offsets, without a Python object per value."""
     offsets = array("i", [0])
     offsets.extend(accumulate(map(len, lines)))
-    data = b"".join(lines)
     return pa.Array.from_buffers(pa.string(), len(lines), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 class _Batcher:
+    depth = 2
+
     def __init__(self, plan: TextPlan, uri: str, now: datetime) -> None:
         self.plan = plan
         self.uri, self.now = uri, now
         self.name = plan.fmt.name
 
     def split(self, lines: list[Any]) -> tuple[list[int], list[int]]:
-        """Arrow takes printable-ASCII lines; the rest (and over-long lines) go row by row."""
-        if all(type(line) is bytes for line in lines) and b"".join(lines).isascii():
-            return list(range(len(lines))), []
-        keep: list[int] = []
-        rest: list[int] = []
-        for i, line in enumerate(lines):
-            (keep if type(line) is bytes and line.isascii() else rest).append(i)
-        return keep, rest
+        """Everything to the worker thread, which sorts out the lines Arrow cannot take."""
+        return list(range(len(lines))), []
 
     def columns(self, first: int, lines: list[Any], keep: list[int]) -> Result:
-        if not keep:
-            return Result([], 0, [])
         try:
-            return self._columns(first, lines, keep)
+            data: bytes | None = b"".join(lines)
+        except TypeError:
+            data = None  # an over-long line in the batch
+        slow: list[int] = []
+        if data is None or not data.isascii():
+            # Printable ASCII only; the rest (and over-long lines) go row by row.
+            keep = []
+            for i, line in enumerate(lines):
+                (keep if type(line) is bytes and line.isascii() else slow).append(i)
+            lines = [lines[i] for i in keep]
+            data = b"".join(lines)
+        if not keep:
+            return Result([], 0, slow)
+        try:
+            result = self._columns(first, lines, data, keep)
         except pa.ArrowException:
-            return Result([], 0, keep)  # Arrow failing on something unforeseen: the row path is the reference
+            result = Result([], 0, keep)  # Arrow failing on something unforeseen: the row path is the reference
+        if slow:
+            result.slow = sorted(result.slow + slow)
+        return result
 
-    def _columns(self, first: int, lines: list[bytes], keep: list[int]) -> Result:
+    def _columns(self, first: int, lines: list[bytes], data: bytes, keep: list[int]) -> Result:
+        """`lines` are the kept lines and `data` their concatenation; `keep` their indices in the batch."""
         plan, fmt = self.plan, self.plan.fmt
-        text = _lines_array(lines if len(keep) == len(lines) else [lines[i] for i in keep])
+        text = _lines_array(lines, data)
         n = len(text)
-        odd = pc.match_substring_regex(text, _ODD_BYTES)
+        odd = pc.match_substring_regex(text, _BLANK)
+        if data.translate(None, _PRINTABLE):  # control characters somewhere in the batch
+            odd = pc.or_(odd, pc.match_substring_regex(text, _ODD_BYTES))
         found = pc.extract_regex(text, plan.pattern)
         ok = pc.and_(pc.invert(odd), found.is_valid())
         fields = dict(zip(plan.groups, found.flatten(), strict=True))  # type: ignore[attr-defined]
@@ -421,4 +436,13 @@ class _Batcher:
 
 def run(pipeline: Pipeline, run: ObjectRun, plan: TextPlan, batches: Iterator[Batch]) -> None:
     """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
-    drive(pipeline, run, _Batcher(plan, run.uri, run.now), batches)
+    drive(pipeline, run, _Batcher(plan, run.uri, run.now), _halves(batches) if pipeline.overlap else batches)
+
+
+def _halves(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Each read in two: two worker threads on half a read each hold what one thread on a whole read would."""
+    for first, lines in batches:
+        half = len(lines) // 2
+        if half:
+            yield first, lines[:half]
+        yield first + half, lines[half:]
