@@ -56,10 +56,49 @@ def _syslog_lines(rng: random.Random, n: int) -> list[bytes]:
     ]
 
 
+BAD_TEXT = [b"\x00\x00 binary junk", b"truncated line without fields", "caf\xe9 lat\xedn-1".encode("latin-1"), b""]
+
+
+def _access_lines(rng: random.Random, n: int) -> list[bytes]:
+    """Combined log format, ~1% malformed, non-UTF-8 or blank lines."""
+    paths = ("/", "/api/orders", "/static/app.js", "/login", "/health")
+    agents = ("curl/8.0", "Mozilla/5.0 (X11; Linux x86_64)", "kube-probe/1.29", "Go-http-client/1.1")
+    out = []
+    for i in range(n):
+        if rng.random() < 0.01:
+            out.append(rng.choice(BAD_TEXT))
+            continue
+        status = rng.choice((200, 200, 200, 200, 201, 304, 404, 500))
+        out.append(
+            f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)} - - "
+            f"[{21 + i % 3:02d}/Jul/2025:{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d} +0000] "
+            f'"{rng.choice(("GET", "POST"))} {rng.choice(paths)}?q={rng.getrandbits(24):x} HTTP/1.1" {status} '
+            f'{rng.randrange(50_000)} "-" "{rng.choice(agents)}"'.encode()
+        )
+    return out
+
+
+def _log4j_lines(rng: random.Random, n: int) -> list[bytes]:
+    """log4j layout with a stack trace every ~200 records (continuation lines join the record above)."""
+    out = []
+    for i in range(n):
+        level = rng.choice(("INFO", "INFO", "INFO", "WARN", "DEBUG", "ERROR"))
+        stamp = f"2025-07-{21 + i % 3} {(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d},{i % 1000:03d}"
+        out.append(
+            f"{stamp} {level} [worker-{rng.randrange(8)}] org.app.Service - handled {rng.getrandbits(32):x}".encode()
+        )
+        if rng.random() < 0.005:
+            out += [b"java.lang.IllegalStateException: boom", b"\tat org.app.Service.run(Service.java:42)"]
+    return out
+
+
+GENERATORS = {"jsonl": _json_lines, "syslog": _syslog_lines, "access": _access_lines, "log4j": _log4j_lines}
+
+
 def write(path: Path, kind: str, size_bytes: int, seed: int = 42) -> Path:
     """Append batches until the file reaches `size_bytes`."""
     rng = random.Random(seed)
-    make = _json_lines if kind == "jsonl" else _syslog_lines
+    make = GENERATORS[kind]
     path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with open(path, "wb") as fh:

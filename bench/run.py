@@ -141,8 +141,11 @@ def main() -> None:
             print(f"generating {mb} MB of JSON Lines …", flush=True)
             generate.write(jsonl, "jsonl", mb * 1024 * 1024)
         syslog = data / f"syslog-{mb // 2}MB.log"
-        if not syslog.exists():
-            generate.write(syslog, "syslog", mb // 2 * 1024 * 1024)
+        access = data / f"access-{mb // 2}MB.log"
+        log4j = data / f"log4j-{mb // 8}MB.log"
+        for path, kind, size in ((syslog, "syslog", mb // 2), (access, "access", mb // 2), (log4j, "log4j", mb // 8)):
+            if not path.exists():
+                generate.write(path, kind, size * 1024 * 1024)
         size_mb = jsonl.stat().st_size / 1e6
         lines = _count_lines(jsonl)
 
@@ -174,13 +177,19 @@ def main() -> None:
         s, r, _ = run([PY, str(HERE / "reference_tutorial.py"), str(jsonl), str(work / "tutorial")])
         record("tutorial handler (json arrays)", s, r, size_mb, lines)
 
-        syslog_mb = syslog.stat().st_size / 1e6
-        syslog_lines = _count_lines(syslog)
-        print(f"\nsyslog (plain text): {syslog_mb:.0f} MB, {syslog_lines:,} lines")
-        s, r, _ = run(loglake(["process", str(syslog), "--json"], work / "lake2"))
-        record("loglake process syslog", s, r, syslog_mb, syslog_lines)
-        s, r, _ = run(loglake(["process", str(syslog), "--jobs", "2", "--json"], work / "lake2-jobs"), tree=True)
-        record("loglake process syslog --jobs 2", s, r, syslog_mb, syslog_lines)
+        # Plain-text formats: the regex formats' columnar path (syslog, access logs) and the row path (log4j).
+        texts = [(syslog, "syslog RFC 3164"), (access, "access log (~1% bad)"), (log4j, "log4j (row path)")]
+        for path, label in texts:
+            text_mb = path.stat().st_size / 1e6
+            text_lines = _count_lines(path)
+            print(f"\n{label}: {text_mb:.0f} MB, {text_lines:,} lines")
+            name = path.stem.split("-")[0]
+            s, r, _ = run(loglake(["process", str(path), "--json"], work / f"lake-{name}"))
+            record(f"loglake process {name}", s, r, text_mb, text_lines)
+            s, r, _ = run(loglake(["process", str(path), "--jobs", "2", "--json"], work / f"lake-{name}-j"), tree=True)
+            record(f"loglake process {name} --jobs 2", s, r, text_mb, text_lines)
+            shutil.rmtree(work / f"lake-{name}", ignore_errors=True)
+            shutil.rmtree(work / f"lake-{name}-j", ignore_errors=True)
 
         folder = data / f"small-{small}"
         if not folder.exists():

@@ -181,3 +181,11 @@ def test_formats_the_columnar_path_does_not_take() -> None:
     nested = RuleSet(RulesConfig(required=("a.b",)), provides_level=False)
     assert TextPlan.for_format(registry.by_name["syslog"], nested) is None
     assert isinstance(builtin.ACCESS_LOG.timestamp, Strptime)
+
+
+def test_what_an_empty_group_means() -> None:
+    """Arrow gives "" both for a group that matched nothing and for one that took no part; `re` tells them apart."""
+    from loglake.columnar.text import _empty_values
+
+    meaning = _empty_values(r"(?P<a>x|(?P<b>y*))(?P<c>z*)+(?P<d>q*)*(?:-(?P<e>\d+))?(?P<f>.*)")
+    assert meaning == {"a": "empty", "b": "ask", "c": "empty", "d": "ask", "e": "absent", "f": "empty"}

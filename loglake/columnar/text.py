@@ -3,8 +3,9 @@
 Exactness comes from taking only lines where both engines must agree and checking every
 conversion against what the row path would do; everything else goes to the row path:
 - only printable-ASCII lines (tabs allowed): there `\\d`, `\\s`, `\\w` and `.` mean the same in RE2 and `re`;
-- an empty group value means "not taken" only for groups that cannot match the empty string;
-  for the others RE2's spans tell (a second pass, only over batches where it matters);
+- an empty group value means "not taken" for groups that cannot match the empty string, "matched
+  empty" for groups that always take part; otherwise RE2's spans tell (a second pass, only over
+  batches where it matters);
 - numbers only where `int()`/`float()` and Arrow read the same digits; times only where parsing
   and printing back give the very text (no wrapped 30 February, no single-digit day).
 """
@@ -50,29 +51,39 @@ def _re2(pattern: str) -> str:
     return "^(?:" + re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern) + ")"
 
 
-def _min_widths(pattern: str) -> dict[str, int]:
-    """The fewest characters each named group can match; 0 where unknown (the safe answer)."""
+def _empty_values(pattern: str) -> dict[str, str]:
+    """What an empty value of each group means: `absent` (the group cannot match the empty string, so it
+    did not take part), `empty` (it always takes part and matched nothing), or `ask` (it can match the empty
+    string inside an optional part: RE2's spans tell). `ask` for all, where the pattern cannot be read."""
+    names = re.compile(pattern).groupindex
     try:
+        from re import _constants as c  # type: ignore[attr-defined]
         from re import _parser  # type: ignore[attr-defined]
 
         parsed = _parser.parse(pattern)
-        subpattern = _parser.SUBPATTERN
     except Exception:
-        return {}
-    widths: dict[int, int] = {}
+        return dict.fromkeys(names, "ask")
+    repeats = {c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT)}
+    meaning: dict[int, str] = {}
 
-    def walk(node: Any) -> None:
-        if isinstance(node, _parser.SubPattern):
-            for op, av in node.data:
-                if op is subpattern and av[0] is not None:
-                    widths[av[0]] = av[-1].getwidth()[0]
-                walk(av)
-        elif isinstance(node, (list, tuple)):
-            for item in node:
-                walk(item)
+    def walk(node: Any, optional: bool) -> None:
+        for op, av in node.data:
+            if op is c.SUBPATTERN:
+                if av[0] is not None:
+                    meaning[av[0]] = "absent" if av[-1].getwidth()[0] > 0 else "ask" if optional else "empty"
+                walk(av[-1], optional)
+            elif op in repeats:
+                walk(av[2], optional or av[0] == 0)
+            elif op is c.BRANCH:
+                for alternative in av[1]:
+                    walk(alternative, True)
+            else:  # anything else holding groups (conditionals, atomic groups): assume the worst
+                for item in av if isinstance(av, (list, tuple)) else (av,):
+                    if isinstance(item, _parser.SubPattern):
+                        walk(item, True)
 
-    walk(parsed)
-    return {name: widths.get(index, 0) for name, index in re.compile(pattern).groupindex.items()}
+    walk(parsed, False)
+    return {name: meaning.get(index, "ask") for name, index in names.items()}
 
 
 def _null_if(column: pa.Array, mask: pa.Array) -> pa.Array:
@@ -260,8 +271,8 @@ class TextPlan:
         self.fmt = fmt
         self.pattern = _re2(fmt.regex.pattern)
         self.groups = list(fmt.regex.groupindex)
-        widths = _min_widths(fmt.regex.pattern)
-        self.may_be_empty = [g for g in self.groups if widths.get(g, 0) == 0]
+        self.empty = _empty_values(fmt.regex.pattern)
+        self.ask = [g for g in self.groups if self.empty[g] == "ask"]
         self.rules, self.probe = rules, probe
         self.times: Callable[[pa.Array], tuple[pa.Array, pa.Array]] | None = None
         self.level = LEVELS.get(fmt.level) if fmt.level is not None else None
@@ -350,15 +361,17 @@ class _Batcher:
         ok = pc.and_(pc.invert(odd), found.is_valid())
         fields = dict(zip(plan.groups, found.flatten(), strict=True))  # type: ignore[attr-defined]
         taken: dict[str, pa.Array] = {}
-        if plan.may_be_empty and any(pc.any(pc.equal(fields[g], "")).as_py() for g in plan.may_be_empty):
+        if plan.ask and any(pc.any(pc.equal(fields[g], "")).as_py() for g in plan.ask):
             spans = pc.extract_regex_span(text, plan.pattern)
-            taken = {g: spans.field(g).is_valid() for g in plan.may_be_empty}
+            taken = {g: spans.field(g).is_valid() for g in plan.ask}
         nulls = pa.array(sorted(fmt.nulls), pa.string())
         cols: Columns = {}
         for name, col in fields.items():
             missing = pc.fill_null(pc.is_in(col, nulls), False)
-            # Empty and taken stays empty, as in `re`; empty from a group that cannot be empty was not taken.
-            missing = pc.or_(missing, pc.invert(taken[name]) if name in taken else pc.equal(col, ""))
+            if name in taken:
+                missing = pc.or_(missing, pc.invert(taken[name]))  # empty and taken stays empty, as in `re`
+            elif plan.empty[name] == "absent":
+                missing = pc.or_(missing, pc.equal(col, ""))
             cols[name] = _null_if(col, missing)
         for numeric, shape, kind in ((fmt.ints, _INT, pa.int64()), (fmt.floats, _FLOAT, pa.float64())):
             for name in numeric:
