@@ -176,7 +176,7 @@ class Pipeline:
         self._rules: dict[str, RuleSet] = {}
         self._probes: dict[str, Probe | None] = {}
         self._plans: dict[str, TextPlan | None] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._pools: dict[int, ThreadPoolExecutor] = {}
         proc = settings.processing
         self.flattener = Flattener(proc.flatten_separator, proc.flatten_max_depth)
         self.overlap = True
@@ -209,11 +209,15 @@ class Pipeline:
             rules = self._rules[fmt.name] = RuleSet(self.settings.rules, fmt.provides_level)
         return rules
 
-    def worker_thread(self) -> ThreadPoolExecutor:
-        """The columnar path's Arrow threads, kept for the pipeline's life (small objects come by thousands)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(2, thread_name_prefix="loglake-columnar")
-        return self._pool
+    def worker_threads(self, count: int) -> ThreadPoolExecutor:
+        """The columnar paths' Arrow threads, kept for the pipeline's life (small objects come by thousands).
+
+        One pool per thread count: a thread that is not needed still costs a malloc arena (~6 MB).
+        """
+        pool = self._pools.get(count)
+        if pool is None:
+            pool = self._pools[count] = ThreadPoolExecutor(count, thread_name_prefix="loglake-columnar")
+        return pool
 
     def probe_for(self, fmt: Format) -> Probe | None:
         """The columnar path serves JSON Lines under rules it can decide exactly; others go row by row."""

@@ -77,9 +77,10 @@ def drive(pipeline: Pipeline, run: ObjectRun, batcher: Batcher, batches: Iterato
             keep, rest = split(lines)
             land(columns(first, lines, keep), first, lines, rest)
         return
-    # Up to `depth` batches on worker threads while the next is read; results land in order.
+    # `depth` worker threads on the batches while the next is read (one more waits its turn); results
+    # land in order. The thread count is what keeps one process within its memory budget.
     pending: deque[tuple[Future[Result], int, list[Any], list[int]]] = deque()
-    pool = pipeline.worker_thread()
+    pool = pipeline.worker_threads(batcher.depth)
     try:
         for first, lines in batches:
             keep, rest = split(lines)

@@ -14,6 +14,7 @@ from loglake.sinks.writers import WRITERS, FileWriter
 from loglake.storage import Storage
 
 STAGING = "_staging"
+FIXED_CHUNK_ROWS = 2048
 
 
 def staged_key(staging: str, key: str) -> str:
@@ -72,7 +73,11 @@ class ZoneWriter:
         if buf is None:
             buf = self.buffers[dt] = []
         buf.append(row)
-        if len(buf) >= self.batch_rows:
+        if self.fixed is not None and len(buf) >= FIXED_CHUNK_ROWS:
+            # A fixed schema (errors/) needs no inference over the whole buffer: hold columns, not ~1 KB dicts.
+            del self.buffers[dt]
+            self.add_table(dt, rows_to_table(buf, self.fixed))
+        elif len(buf) >= self.batch_rows:
             self._flush(dt)
 
     def add_table(self, dt: str, table: pa.Table) -> None:
@@ -134,6 +139,10 @@ class ZoneWriter:
 
     def finish(self) -> list[OutputFile]:
         """Flush and close everything; the files exist only in staging until committed."""
+        if self.fixed is not None:  # the last rows join the columns before them, in one row group
+            for dt, rows in self.buffers.items():
+                self.tables.setdefault(dt, []).append(rows_to_table(rows, self.fixed))
+            self.buffers.clear()
         for dt in list(self.tables):
             self._flush_tables(dt)
         for dt in list(self.buffers):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -67,3 +68,20 @@ def test_tiny_files_are_not_compressed_big_ones_are() -> None:
     assert _codecs(tiny, tiny) == {"UNCOMPRESSED"}
     assert _codecs(tiny, None) == {"ZSTD"}  # compaction and rewrites: no sample, always compressed
     assert pq.read_table(io.BytesIO(_write(tiny, tiny))).equals(tiny)
+
+
+def test_fixed_schema_rows_are_held_as_columns_in_order(tmp_path: Path) -> None:
+    """errors/ rows become columns every few thousand (memory), yet land whole, in order, in one file."""
+    from loglake.records import ERROR_SCHEMA
+    from loglake.sinks import FIXED_CHUNK_ROWS, ZoneWriter
+    from loglake.storage import LocalStorage
+
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "errors", "obj", "_staging/x", "parquet", 16_384, ERROR_SCHEMA)
+    count = FIXED_CHUNK_ROWS * 3 + 5
+    for i in range(count):
+        writer.add("2026-01-01", {"source_uri": "s", "source_line": i, "error_code": "c", "error_codes": ["c"]})
+    assert writer.tables and writer.buffers  # three chunks as columns, five rows still as dicts
+    (out,) = writer.finish()
+    table = pq.read_table(tmp_path / out.staged)
+    assert table.column("source_line").to_pylist() == list(range(count))
+    assert pq.ParquetFile(tmp_path / out.staged).metadata.num_row_groups == 1
