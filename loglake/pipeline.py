@@ -6,13 +6,14 @@ Accounting is the invariant this module owns, for every object: lines + shared =
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import re
 import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -174,8 +175,7 @@ class Pipeline:
         self.catalog = catalog
         self.formats = FormatRegistry(settings.formats)
         self._rules: dict[str, RuleSet] = {}
-        self._probes: dict[str, Probe | None] = {}
-        self._plans: dict[str, TextPlan | None] = {}
+        self._columnar: dict[str, Callable[[ObjectRun, Iterator[Batch]], None] | None] = {}
         self._pools: dict[int, ThreadPoolExecutor] = {}
         proc = settings.processing
         self.flattener = Flattener(proc.flatten_separator, proc.flatten_max_depth)
@@ -219,21 +219,24 @@ class Pipeline:
             pool = self._pools[count] = ThreadPoolExecutor(count, thread_name_prefix="loglake-columnar")
         return pool
 
-    def probe_for(self, fmt: Format) -> Probe | None:
-        """The columnar path serves JSON Lines under rules it can decide exactly; others go row by row."""
-        if not self.settings.processing.columnar or type(fmt) is not JsonLines:
-            return None
-        if fmt.name not in self._probes:
-            self._probes[fmt.name] = Probe.for_rules(self.rules_for(fmt))
-        return self._probes[fmt.name]
-
-    def text_plan_for(self, fmt: Format) -> TextPlan | None:
-        """The columnar path for regex line formats, where it can reproduce the row path exactly."""
+    def columnar_for(self, fmt: Format) -> Callable[[ObjectRun, Iterator[Batch]], None] | None:
+        """The batch path for this format under these rules — JSON Lines, or a regex line format — where it
+        can reproduce the row path exactly; None: row by row."""
         if not self.settings.processing.columnar:
             return None
-        if fmt.name not in self._plans:
-            self._plans[fmt.name] = TextPlan.for_format(fmt, self.rules_for(fmt))
-        return self._plans[fmt.name]
+        if fmt.name not in self._columnar:
+            rules = self.rules_for(fmt)
+            path: Callable[[ObjectRun, Iterator[Batch]], None] | None = None
+            if type(fmt) is JsonLines:
+                probe = Probe.for_rules(rules)
+                if probe is not None:
+                    path = functools.partial(columnar_jsonl.run, self, probe)
+            else:
+                plan = TextPlan.for_format(fmt, rules)
+                if plan is not None:
+                    path = functools.partial(columnar_text.run, self, plan)
+            self._columnar[fmt.name] = path
+        return self._columnar[fmt.name]
 
     def begin(self, ref: ObjectRef) -> Attempt:
         """Recover an interrupted commit of this object and open a fresh attempt at it."""
@@ -302,13 +305,10 @@ class Pipeline:
     def read(self, run: ObjectRun, batches: Iterator[Batch]) -> None:
         """Lines → rows in the run's writers, by the columnar path where it applies. Adds to the run's counts."""
         run.summary.format = run.fmt.name
-        probe = self.probe_for(run.fmt)
+        columnar = self.columnar_for(run.fmt)
         try:
-            plan = self.text_plan_for(run.fmt) if probe is None else None
-            if probe is not None:
-                columnar_jsonl.run(self, run, probe, batches)
-            elif plan is not None:
-                columnar_text.run(self, run, plan, batches)
+            if columnar is not None:
+                columnar(run, batches)
             else:
                 self.run_rows(run, run.fmt.records(lines_of(batches)))
         except ObjectError as exc:
@@ -500,11 +500,15 @@ class Pipeline:
                     },
                 )
         finally:
-            summary.lines += lines
-            summary.processed += processed
-            summary.errors += errors
-            summary.blank += blank
-            summary.joined += joined
-            summary.shared += shared
-            for code, count in reasons.items():
-                summary.errors_by_reason[code] = summary.errors_by_reason.get(code, 0) + count
+            summary.add(
+                Summary(
+                    uri,
+                    lines=lines,
+                    processed=processed,
+                    errors=errors,
+                    blank=blank,
+                    joined=joined,
+                    shared=shared,
+                    errors_by_reason=dict(reasons),
+                )
+            )

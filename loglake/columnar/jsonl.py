@@ -106,7 +106,7 @@ class _Batcher:
         return by_day(out, times, self.now, slow)
 
 
-def run(pipeline: Pipeline, run: ObjectRun, probe: Probe, batches: Iterator[Batch]) -> None:
+def run(pipeline: Pipeline, probe: Probe, run: ObjectRun, batches: Iterator[Batch]) -> None:
     """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
     batcher = _Batcher(pipeline, pipeline.rules_for(run.fmt), probe, run.uri, run.fmt.name, run.now)
     drive(pipeline, run, batcher, batches)

@@ -6,8 +6,8 @@ conversion against what the row path would do; everything else goes to the row p
 - an empty group value means "not taken" for groups that cannot match the empty string, "matched
   empty" for groups that always take part; otherwise RE2's spans tell (a second pass, only over
   batches where it matters);
-- numbers only where `int()`/`float()` and Arrow read the same digits; times only where parsing
-  and printing back give the very text (no wrapped 30 February, no single-digit day).
+- numbers only where `int()`/`float()` and Arrow read the same digits; times only in the layout's
+  fixed-width spelling (no single-digit day), with impossible dates (30 February) refused.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _civil_seconds(year: Any, month: Any, day: Any, hms: tuple[Any, Any, Any]) -
     hh, mm, ss = hms
     leap = pc.or_(pc.and_(pc.equal(_mod(year, 4), 0), pc.not_equal(_mod(year, 100), 0)), pc.equal(_mod(year, 400), 0))
     last = pc.add(
-        _MONTH_DAYS.take(pc.subtract(pc.max_element_wise(month, 1), 1)),
+        _MONTH_DAYS.take(pc.subtract(pc.min_element_wise(pc.max_element_wise(month, 1), 12), 1)),
         pc.cast(pc.and_(leap, pc.equal(month, 2)), pa.int64()),
     )
     valid = pc.and_(pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12)), pc.greater_equal(day, 1))
@@ -293,9 +293,7 @@ class TextPlan:
                 plan.times = _strptime_times(fmt.timestamp)
             elif type(fmt.timestamp) is ts.Syslog3164:
                 plan.times = _syslog_times(fmt.timestamp)
-            elif fmt.timestamp is not ts.iso:
-                return None
-            if plan.times is None and fmt.timestamp is not ts.iso:
+            if plan.times is None and fmt.timestamp is not ts.iso:  # ISO text: the timestamp rule's own check
                 return None
         derived = {"message", "level", "facility", "severity", "method", "path", "protocol"}
         if any(safe_name(n) != n or n in RESERVED for n in (*plan.groups, *derived)):
@@ -415,7 +413,7 @@ class _Batcher:
         rows = n - len(slow)
         if rows == 0:
             return Result([], 0, slow)
-        names = [name for name, col in cols.items() if col.null_count < n]
+        names = list(cols)  # columns that hold only nulls are dropped by the writer, as for the row path
         lineage = [
             pa.repeat(pa.scalar(self.now, TIMESTAMP), n),
             pa.repeat(pa.scalar(self.uri), n),
@@ -426,7 +424,6 @@ class _Batcher:
         if slow:
             out = out.filter(ok)
         times = out.column("timestamp").combine_chunks() if "timestamp" in names else None
-        out = out.drop_columns([c for c in names if out.column(c).null_count == rows])
         return by_day(out, times, self.now, slow)
 
     def _validate(self, cols: Columns, ok: pa.Array) -> pa.Array:
@@ -447,7 +444,7 @@ class _Batcher:
         return ok
 
 
-def run(pipeline: Pipeline, run: ObjectRun, plan: TextPlan, batches: Iterator[Batch]) -> None:
+def run(pipeline: Pipeline, plan: TextPlan, run: ObjectRun, batches: Iterator[Batch]) -> None:
     """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
     drive(pipeline, run, _Batcher(plan, run.uri, run.now), _halves(batches) if pipeline.overlap else batches)
 
