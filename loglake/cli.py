@@ -140,8 +140,7 @@ def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False
 def _process_sequential(lake: Lake, refs: list[Any]) -> Iterator[tuple[Summary, list[Any], list[str]]]:
     pipeline = lake.pipeline()
     pipeline.defer_catalog = True  # the caller writes the catalog once per batch of objects
-    for ref in refs:
-        summary = pipeline.process(ref)
+    for summary in pipeline.process_many(refs):
         yield (summary, *pipeline.take_catalog_changes())
 
 

@@ -91,6 +91,13 @@ class ProcessingConfig:
     split_bytes: int = 32 * 1024 * 1024
     """With `--jobs`, an uncompressed object of line-by-line records at least twice this size is cut into
     byte ranges (at most one per job, none smaller than this) read by separate processes, committed as one."""
+    group_object_bytes: int = 1024 * 1024
+    """Objects up to this size are committed in groups whose rows share one file per partition (many small
+    objects: a few files, not thousands; still one manifest and exact replacement per object). 0: never."""
+    group_objects: int = 1000
+    """At most this many objects per group…"""
+    group_bytes: int = 16 * 1024 * 1024
+    """…and this many bytes (a group's rows are held in memory until it commits)."""
     max_decompressed_bytes: int = 64 * 1024**3
     """A compressed object expanding beyond this is stopped as a decompression bomb."""
     max_compression_ratio: int = 1000
@@ -267,6 +274,12 @@ def _positive_int(value: object, where: str) -> int:
     return value
 
 
+def _whole_number(value: object, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where}: expected a whole number (0 or more), got `{value!r}`")
+    return value
+
+
 def _output_format(value: object, where: str) -> str:
     if value not in OUTPUT_FORMATS:
         raise ConfigError(f"{where}: `{value}` is not an output format", hint="use `parquet` or `jsonl`")
@@ -307,6 +320,9 @@ def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.tom
             "max_line_bytes": _positive_int,
             "batch_rows": _positive_int,
             "split_bytes": _positive_int,
+            "group_object_bytes": _whole_number,
+            "group_objects": _positive_int,
+            "group_bytes": _positive_int,
             "max_decompressed_bytes": _positive_int,
             "max_compression_ratio": _positive_int,
             "processed_format": _output_format,
@@ -401,6 +417,10 @@ fsync = true
 columnar = true
 # With --jobs, uncompressed objects of at least twice this size are split across processes by byte range.
 split_bytes = 33554432
+# Objects up to this size are committed in groups sharing one file per partition (0: each its own files).
+group_object_bytes = 1048576
+group_objects = 1000
+group_bytes = 16777216
 
 [rules]
 # The tutorial's rule: these fields must be present and non-empty.

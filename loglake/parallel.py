@@ -22,6 +22,7 @@ def _init(settings: Settings, jobs: int) -> None:
     lake = Lake.open(settings)
     _PIPELINE = lake.pipeline()
     _PIPELINE.defer_catalog = True
+    _PIPELINE.group_recovery_pending = False  # the parent did it before any worker started
     _PIPELINE.overlap = jobs < (os.cpu_count() or 1)
 
 
@@ -30,6 +31,37 @@ def _one(root: str, key: str) -> tuple[Summary, list[dict[str, Any]], list[str]]
     summary = _PIPELINE.process(ObjectRef(open_storage(root), key))
     added, removed = _PIPELINE.take_catalog_changes()
     return summary, added, removed
+
+
+def _many(root: str, keys: list[tuple[str, int | None]]) -> list[tuple[Summary, list[dict[str, Any]], list[str]]]:
+    """Small objects, committed in groups by this worker."""
+    assert _PIPELINE is not None
+    storage = open_storage(root)
+    out = []
+    for summary in _PIPELINE.process_many(ObjectRef(storage, key, size) for key, size in keys):
+        out.append((summary, *_PIPELINE.take_catalog_changes()))
+    return out
+
+
+def _chunks(parent: Pipeline, refs: list[ObjectRef], jobs: int) -> Iterator[ObjectRef | list[ObjectRef]]:
+    """Runs of small objects as chunks for one worker each (about as many per worker, at most a group); others alone."""
+    proc = parent.settings.processing
+    small = [parent.groupable(ref, below=2 * proc.split_bytes) for ref in refs]  # big enough to split: split
+    per = max(1, min(proc.group_objects, -(-sum(small) // jobs)))
+    run: list[ObjectRef] = []
+    for ref, is_small in zip(refs, small, strict=True):
+        if is_small and (not run or (len(run) < per and run[0].storage.uri("") == ref.storage.uri(""))):
+            run.append(ref)
+            continue
+        if run:
+            yield run
+            run = []
+        if is_small:
+            run.append(ref)
+        else:
+            yield ref
+    if run:
+        yield run
 
 
 def _range(root: str, key: str, att: Attempt, fmt: str, start: int, end: int, part: int) -> Piece:
@@ -55,9 +87,15 @@ def process_parallel(
     jobs = jobs or os.cpu_count() or 1
     parent = Lake.open(settings).pipeline()
     parent.defer_catalog = True
+    parent.recover_groups()
+    parent.flush_catalog()
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(settings, jobs)) as pool:
         work: list[Future[Any] | tuple[ObjectRef, Split, list[Future[Piece]]]] = []
-        for ref in refs:
+        for item in _chunks(parent, refs, jobs):
+            if isinstance(item, list):
+                work.append(pool.submit(_many, storage_root(item[0]), [(r.key, r.size) for r in item]))
+                continue
+            ref = item
             split = parent.plan_split(ref, jobs)
             root = storage_root(ref)
             if split is None:
@@ -68,11 +106,12 @@ def process_parallel(
                 for part, (start, end) in enumerate(split.ranges)
             ]
             work.append((ref, split, ranges))
-        for item in work:
-            if isinstance(item, Future):
-                yield item.result()
+        for job in work:
+            if isinstance(job, Future):
+                result = job.result()
+                yield from result if isinstance(result, list) else [result]
                 continue
-            ref, split, ranges = item
+            ref, split, ranges = job
             wait(ranges)  # all of them, so none is still writing into the attempt's staging if it is dropped
             try:
                 pieces: list[Piece] | None = [f.result() for f in ranges]

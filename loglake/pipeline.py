@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,8 +41,18 @@ from loglake.formats.reader import Batch, Window, count_lines, line_boundaries
 from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, get_field
 from loglake.rules.probe import Probe
-from loglake.sinks import STAGING, OutputFile, ZoneWriter
-from loglake.sinks.commit import clear_staging, commit, recover, source_id, write_manifest
+from loglake.sinks import STAGING, OutputFile, SharedWriter, ZoneWriter
+from loglake.sinks.commit import (
+    GROUP_STAGING,
+    clear_staging,
+    commit,
+    commit_group,
+    own_outputs,
+    recover,
+    recover_groups,
+    source_id,
+    write_manifest,
+)
 from loglake.sources import ObjectRef
 from loglake.storage import ObjectInfo, Storage
 from loglake.transform import Flattener, partition_of
@@ -186,6 +196,9 @@ class Pipeline:
         """Batch catalog updates until `flush_catalog()`: one catalog write per run, not per object."""
         self._added: list[dict[str, Any]] = []
         self._removed: list[str] = []
+        self.group_recovery_pending = True
+        self.json_schemas: dict[str, Any] = {}
+        """The last JSON Lines object's column types per format, the next one's first guess (`ArrowJson`)."""
 
     def take_catalog_changes(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Hand pending catalog changes to someone else (the parent of a worker process)."""
@@ -202,6 +215,14 @@ class Pipeline:
             added, removed = self._added, self._removed
             self._added, self._removed = [], []
             self.catalog.apply(added, removed)
+
+    def _note_catalog(self, added: list[dict[str, Any]], removed: list[str]) -> None:
+        if self.catalog is None:
+            return
+        self._added.extend(added)
+        self._removed.extend(removed)
+        if not self.defer_catalog:
+            self.flush_catalog()
 
     def rules_for(self, fmt: Format) -> RuleSet:
         rules = self._rules.get(fmt.name)
@@ -238,8 +259,18 @@ class Pipeline:
             self._columnar[fmt.name] = path
         return self._columnar[fmt.name]
 
+    def recover_groups(self) -> None:
+        """Finish group commits a crash interrupted — before any object is processed, or an object of such a
+        group reprocessed meanwhile would get its rows twice. Done once per pipeline; worker processes leave
+        it to their parent."""
+        if self.group_recovery_pending:
+            self.group_recovery_pending = False
+            added, removed = recover_groups(self.lake)
+            self._note_catalog(added, removed)
+
     def begin(self, ref: ObjectRef) -> Attempt:
         """Recover an interrupted commit of this object and open a fresh attempt at it."""
+        self.recover_groups()
         uri = ref.uri
         sid = source_id(uri)
         summary = Summary(source_uri=uri, format="")
@@ -275,8 +306,14 @@ class Pipeline:
     def process(self, ref: ObjectRef) -> Summary:
         """Never raises for bad input: the summary says what failed, the manifest records it."""
         att = self.begin(ref)
-        summary, uri, proc = att.summary, att.uri, self.settings.processing
         valid, invalid = self.writers(att)
+        if not self._read_whole(ref, att, valid, invalid):
+            return self.fail(att)
+        return self.complete(att, valid.finish() + invalid.finish())
+
+    def _read_whole(self, ref: ObjectRef, att: Attempt, valid: ZoneWriter, invalid: ZoneWriter) -> bool:
+        """The whole object into the writers. False: nothing of it can be kept (the writers are aborted)."""
+        summary, uri, proc = att.summary, att.uri, self.settings.processing
         try:
             info = ref.storage.stat(ref.key)
             att.fingerprint = _fingerprint(info)
@@ -292,15 +329,50 @@ class Pipeline:
             summary.status = "failed"
             summary.error = exc.cause if isinstance(exc, ObjectError) else str(exc)
         except Exception as exc:
+            summary.status, summary.error = "failed", internal_error(exc)
             valid.abort()
             invalid.abort()
-            summary.status, summary.error = "failed", internal_error(exc)
-            return self.fail(att)
+            return False  # nothing of an object that hit an internal error is kept
         if summary.status == "failed" and summary.lines == 0:
             valid.abort()
             invalid.abort()
-            return self.fail(att)
-        return self.complete(att, valid.finish() + invalid.finish())
+            return False
+        return True
+
+    def process_many(self, refs: Iterable[ObjectRef]) -> Iterator[Summary]:
+        """Objects in order. Small ones are committed in groups that share files (`group_object_bytes`):
+        a few files per partition instead of one per object, one commit journal instead of one each."""
+        group: Group | None = None
+        for ref in refs:
+            if self.groupable(ref):
+                if group is not None and not group.fits(ref):
+                    yield from group.commit()
+                    group = None
+                if group is None:
+                    group = Group(self)
+                group.add(ref)
+                continue
+            if group is not None:
+                yield from group.commit()
+                group = None
+            yield self.process(ref)
+        if group is not None:
+            yield from group.commit()
+
+    def groupable(self, ref: ObjectRef, below: int | None = None) -> bool:
+        """Small enough to share files with other objects (and, if given, smaller than `below`)?"""
+        limit = self.settings.processing.group_object_bytes
+        if below is not None:
+            limit = min(limit, below - 1)
+        if not limit:
+            return False
+        size = ref.size
+        if size is None:
+            try:
+                size = ref.storage.stat(ref.key).size
+            except LogLakeError:
+                return False  # the whole-object path reports it
+        return size <= limit
 
     def read(self, run: ObjectRun, batches: Iterator[Batch]) -> None:
         """Lines → rows in the run's writers, by the columnar path where it applies. Adds to the run's counts."""
@@ -335,12 +407,7 @@ class Pipeline:
             manifest["rewrites"] = [r.to_json() for r in rewritten]
             moves += [(r.staged, r.new) for r in rewritten if r.file]
         removed = commit(self.lake, manifest, moves, att.previous, [r.old for r in rewritten])
-        if self.catalog is not None:
-            self._added.extend(manifest["outputs"])
-            self._added.extend(r.file for r in rewritten if r.file)
-            self._removed.extend(removed)
-            if not self.defer_catalog:
-                self.flush_catalog()
+        self._note_catalog(manifest["outputs"] + [r.file for r in rewritten if r.file], removed)
         return summary
 
     def plan_split(self, ref: ObjectRef, jobs: int) -> Split | None:
@@ -424,7 +491,7 @@ class Pipeline:
         if not previous or not previous.get("outputs"):
             return []
         partitions = sorted({(o["zone"], o["dt"]) for o in previous["outputs"]})
-        return [r for zone, dt in partitions for r in take_out(self.lake, sid, uri, zone, dt, staging)]
+        return [r for zone, dt in partitions for r in take_out(self.lake, {sid: uri}, zone, dt, staging)]
 
     def _record_failure(
         self, sid: str, uri: str, summary: Summary, fingerprint: dict[str, Any], previous: dict[str, Any] | None
@@ -512,3 +579,130 @@ class Pipeline:
                     errors_by_reason=dict(reasons),
                 )
             )
+
+
+@dataclass
+class _Member:
+    att: Attempt
+    own: list[OutputFile]
+    """Files it wrote by itself (rows beyond `batch_rows` in a partition); usually none."""
+
+
+class Group:
+    """Small objects committed together: their rows share one file per partition, one journal commits them.
+
+    Each object is still read, counted and validated on its own, keeps its own manifest, and is replaced
+    exactly when reprocessed (its rows are taken out of the shared files, as after compaction). An object
+    that cannot be read fails alone; the group's summaries come out when the group is committed.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.gid = f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
+        self.staging = f"{GROUP_STAGING}/{self.gid}"
+        proc = pipeline.settings.processing
+        name = f"group-{self.gid}"
+        self.valid = SharedWriter(pipeline.lake, "processed", name, self.staging, proc.processed_format)
+        self.invalid = SharedWriter(pipeline.lake, "errors", name, self.staging, proc.errors_format, ERROR_SCHEMA)
+        self.members: list[_Member] = []
+        self.summaries: list[Summary] = []
+        self.sids: set[str] = set()
+        self.bytes = 0
+
+    def fits(self, ref: ObjectRef) -> bool:
+        """Room for one more? (The same object twice would put its rows in the same files twice.)"""
+        proc = self.pipeline.settings.processing
+        return (
+            len(self.summaries) < proc.group_objects
+            and self.bytes < proc.group_bytes
+            and source_id(ref.uri) not in self.sids
+        )
+
+    def add(self, ref: ObjectRef) -> None:
+        pipeline = self.pipeline
+        att = pipeline.begin(ref)
+        self.sids.add(att.sid)
+        valid, invalid = pipeline.writers(att)
+        if not pipeline._read_whole(ref, att, valid, invalid):
+            self.summaries.append(pipeline.fail(att))
+            return
+        self.bytes += att.summary.bytes
+        own = []
+        for writer, shared in ((valid, self.valid), (invalid, self.invalid)):
+            tables, files = writer.drain()
+            own += files
+            for dt, parts in tables.items():
+                for table in parts:
+                    shared.add_owned(dt, table, att.sid)
+        att.summary.seconds = round(time.perf_counter() - att.started, 6)
+        self.members.append(_Member(att, own))
+        self.summaries.append(att.summary)
+
+    def commit(self) -> list[Summary]:
+        """One journal for every member; a failure here (I/O) fails the members, never half-commits them."""
+        pipeline = self.pipeline
+        try:
+            if self.members:
+                pipeline._note_catalog(*commit_group(pipeline.lake, self._journal()))
+        except Exception as exc:
+            self.valid.abort()
+            self.invalid.abort()
+            clear_staging(pipeline.lake, "group", attempt=self.gid)
+            for member in self.members:
+                member.att.summary.status, member.att.summary.error = "failed", internal_error(exc)
+                pipeline.fail(member.att)
+        return self.summaries
+
+    def _journal(self) -> dict[str, Any]:
+        pipeline = self.pipeline
+        files = self.valid.finish() + self.invalid.finish()
+        placed = {**self.valid.placed}
+        for sid, keys in self.invalid.placed.items():
+            placed.setdefault(sid, {}).update(keys)
+        by_key = {f.key: f for f in files}
+        sources: dict[str, dict[str, str]] = {f.key: {} for f in files}
+        moves = [(f.staged, f.key) for f in files]
+        added = [f.to_json() for f in files]
+        manifests, replaces = [], []
+        previous: dict[tuple[str, str], dict[str, str]] = {}
+        for member in self.members:
+            att = member.att
+            outputs = [o.to_json() for o in member.own]
+            for key, rows in placed.get(att.sid, {}).items():
+                sources[key][att.sid] = att.uri
+                outputs.append(by_key[key].to_json() | {"rows": rows, "shared": True})
+            moves += [(o.staged, o.key) for o in member.own]
+            added += [o.to_json() for o in member.own]
+            replaces += own_outputs(att.previous)
+            for o in (att.previous or {}).get("outputs", []):
+                previous.setdefault((o["zone"], o["dt"]), {})[att.sid] = att.uri
+            att.summary.outputs = len(outputs)
+            att.summary.errors_by_reason = dict(sorted(att.summary.errors_by_reason.items()))
+            manifests.append(
+                {
+                    "source_id": att.sid,
+                    "source_uri": att.uri,
+                    "fingerprint": att.fingerprint,
+                    "attempt": att.attempt,
+                    "processed_at": att.now.isoformat() + "Z",
+                    "summary": att.summary.to_json(),
+                    "outputs": outputs,
+                    "state": "committed",
+                    "group": self.gid,
+                }
+            )
+        # Members processed before, whose old rows sit in shared files: those files rewritten without them.
+        lake, staging = pipeline.lake, self.staging
+        rewrites = [r for (zone, dt), srcs in sorted(previous.items()) for r in take_out(lake, srcs, zone, dt, staging)]
+        moves += [(r.staged, r.new) for r in rewrites if r.file]
+        added += [r.file for r in rewrites if r.file]
+        replaces += [r.old for r in rewrites]
+        return {
+            "group": self.gid,
+            "moves": [list(m) for m in moves],
+            "replaces": replaces,
+            "rewrites": [r.to_json() for r in rewrites],
+            "shared": [{"key": f.key, "zone": f.zone, "dt": f.dt, "sources": sources[f.key]} for f in files],
+            "manifests": manifests,
+            "added": added,
+        }

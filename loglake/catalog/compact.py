@@ -288,7 +288,8 @@ def recover_all(storage: Storage, catalog: LocalCatalog, grace_seconds: float = 
 
 @dataclass
 class Rewrite:
-    """A merged file that held a reprocessed source's old rows, and its replacement without them."""
+    """A shared file (merged, or a group commit's) that held reprocessed sources' old rows, and its
+    replacement without them."""
 
     zone: str
     dt: str
@@ -297,19 +298,27 @@ class Rewrite:
     new: str
     file: dict[str, Any] | None
     """The replacement's catalog entry; None when no rows were left (nothing replaces the old file)."""
+    sids: list[str] = field(default_factory=list)
+    """The sources taken out."""
 
     def to_json(self) -> dict[str, Any]:
         """What the commit journal keeps to update the partition's document on recovery too."""
-        return {"zone": self.zone, "dt": self.dt, "old": self.old, "new": self.new if self.file else None}
+        new = self.new if self.file else None
+        return {"zone": self.zone, "dt": self.dt, "old": self.old, "new": new, "sids": self.sids}
 
 
-def take_out(storage: Storage, sid: str, uri: str, zone: str, dt: str, staging: str) -> list[Rewrite]:
-    """For reprocessing: merged files holding this source's old rows, rewritten without them (staged)."""
+def take_out(storage: Storage, sources: dict[str, str], zone: str, dt: str, staging: str) -> list[Rewrite]:
+    """For reprocessing: shared files holding these sources' (sid → uri) old rows, rewritten without them (staged)."""
     out = []
     for key, entry in read_doc(storage, zone, dt)["files"].items():
-        if sid not in entry["sources"]:
+        sids = sorted(s for s in sources if s in entry["sources"])
+        if not sids:
             continue
         new_key = _new_key(zone, dt)
+        if len(sids) == len(entry["sources"]):  # nothing else in it: goes without a replacement
+            out.append(Rewrite(zone, dt, key, staged_key(staging, new_key), new_key, None, sids))
+            continue
+        uris = pa.array(sorted({sources[s] for s in sids}), pa.string())
         staged = staged_key(staging, new_key)
         rows = 0
         fs, base = storage.arrow_filesystem()
@@ -317,7 +326,7 @@ def take_out(storage: Storage, sid: str, uri: str, zone: str, dt: str, staging: 
             source = pq.ParquetFile(fh)
             writer = ParquetFileWriter(fh_out, source.schema_arrow)
             for batch in source.iter_batches(batch_size=65_536):
-                kept = batch.filter(pc.not_equal(batch.column("source_uri"), pa.scalar(uri)))
+                kept = batch.filter(pc.invert(pc.is_in(batch.column("source_uri"), value_set=uris)))
                 if len(kept):
                     writer.write(pa.Table.from_batches([kept]))
                     rows += len(kept)
@@ -325,16 +334,30 @@ def take_out(storage: Storage, sid: str, uri: str, zone: str, dt: str, staging: 
         described = _describe(new_key, zone, dt, source.schema_arrow, rows) if rows else None
         if not rows:
             storage.delete(staged)
-        out.append(Rewrite(zone, dt, key, staged, new_key, described))
+        out.append(Rewrite(zone, dt, key, staged, new_key, described, sids))
     return out
 
 
-def record_take_out(storage: Storage, sid: str, zone: str, dt: str, old: str, new: str | None) -> None:
-    """The document follows a rewrite: the new file holds the old one's sources but this one. Idempotent."""
+def record_files(
+    storage: Storage,
+    zone: str,
+    dt: str,
+    take_outs: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    shared: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """The partition's document follows a commit, in one edit. Idempotent, so recovery can repeat it.
+
+    `take_outs` (`Rewrite.to_json()`): the new file holds the old one's sources but the ones taken out.
+    `shared`: new files holding several sources' rows (file key → {sid: uri}).
+    """
 
     def change(doc: dict[str, Any]) -> None:
-        entry = doc["files"].pop(old, None)
-        if entry is not None and new is not None:
-            doc["files"][new] = {"sources": {s: k for s, k in entry["sources"].items() if s != sid}}
+        for rw in take_outs:
+            entry = doc["files"].pop(rw["old"], None)
+            if entry is not None and rw["new"] is not None:
+                gone = set(rw["sids"])
+                doc["files"][rw["new"]] = {"sources": {s: k for s, k in entry["sources"].items() if s not in gone}}
+        for key, sources in (shared or {}).items():
+            doc["files"][key] = {"sources": sources}
 
     _edit_doc(storage, zone, dt, change)

@@ -53,7 +53,7 @@ class _Batcher:
     def __init__(self, pipeline: Pipeline, rules: RuleSet, probe: Probe, uri: str, fmt: str, now: datetime) -> None:
         proc = pipeline.settings.processing
         self.separator, self.max_depth = proc.flatten_separator, proc.flatten_max_depth
-        self.reader = ArrowJson()
+        self.reader = ArrowJson(pipeline.json_schemas.get(fmt))
         self.rules, self.ts_field = rules, probe.timestamp
         self.level_field, self.levels = probe.level, probe.levels
         self.uri, self.fmt, self.now = uri, fmt, now
@@ -110,3 +110,5 @@ def run(pipeline: Pipeline, probe: Probe, run: ObjectRun, batches: Iterator[Batc
     """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
     batcher = _Batcher(pipeline, pipeline.rules_for(run.fmt), probe, run.uri, run.fmt.name, run.now)
     drive(pipeline, run, batcher, batches)
+    if batcher.reader.schema is not None:
+        pipeline.json_schemas[run.fmt.name] = batcher.reader.schema

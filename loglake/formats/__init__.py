@@ -55,7 +55,7 @@ class FormatRegistry:
         """The format accepting the most sample lines; ties go to the more specific (earlier) one."""
         best, best_score = self.by_name["jsonl"], 0
         for fmt in self.ordered:
-            score = fmt.sniff(sample)
+            score = fmt.sniff(sample, best_score)
             if score > best_score:
                 best, best_score = fmt, score
         return best

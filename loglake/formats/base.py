@@ -58,6 +58,8 @@ class Format(abc.ABC):
     """Lines that do not start a record are joined to the record above (stack traces)."""
     max_record_bytes: int = 1 << 20
     fallback_encoding: str | None = None
+    sniff_head: int | None = SNIFF_LINE_BYTES
+    """How much of a line sniffing looks at (None: all of it, for formats that cannot judge a head)."""
 
     @property
     def splittable(self) -> bool:
@@ -68,12 +70,21 @@ class Format(abc.ABC):
     def parse_line(self, line: bytes) -> Outcome:
         """One physical line → a record or a failure."""
 
-    def sniff(self, sample: list[bytes]) -> int:
+    def sniff(self, sample: list[bytes], beat: int = 0) -> int:
         """How many of the sample's non-blank lines this format accepts (used by detection).
 
-        Text formats look at the head of long lines only, so sniffing stays cheap.
+        Text formats look at the head of long lines only, so sniffing stays cheap. Detection only needs
+        to know whether the score is above `beat`: once it cannot be, the lines left are not tried.
         """
-        return sum(1 for line in sample if type(self.parse_line(line[:SNIFF_LINE_BYTES])) is dict)
+        score, left = 0, len(sample)
+        parse, head = self.parse_line, self.sniff_head
+        for line in sample:
+            if score + left <= beat:
+                break
+            left -= 1
+            if type(parse(line[:head])) is dict:
+                score += 1
+        return score
 
     def starts_record(self, line: bytes) -> bool:
         """For multi-line formats: does this line begin a new record?"""

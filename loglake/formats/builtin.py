@@ -353,9 +353,12 @@ class VpcFlow(Format):
             return text  # type: ignore[return-value]
         return self.parse_fields(text.rstrip("\r"), self.DEFAULT)
 
-    def sniff(self, sample: list[bytes]) -> int:
-        fields, score = self.DEFAULT, 0
+    def sniff(self, sample: list[bytes], beat: int = 0) -> int:
+        fields, score, left = self.DEFAULT, 0, len(sample)
         for line in sample:
+            if score + left <= beat:
+                break
+            left -= 1
             text = line.decode("utf-8", "replace")
             header = self._header(text)
             if header:
@@ -401,7 +404,7 @@ class JsonDocument(Format):
     def parse_line(self, line: bytes) -> Outcome:
         return ParseFailure("unparsed_line", "a JSON document is parsed whole")
 
-    def sniff(self, sample: list[bytes]) -> int:
+    def sniff(self, sample: list[bytes], beat: int = 0) -> int:
         if not sample:
             return 0
         first = sample[0].lstrip(b"\xef\xbb\xbf \t")

@@ -151,6 +151,16 @@ class ZoneWriter:
             self._close(dt)
         return self.outputs
 
+    def drain(self) -> tuple[dict[str, list[pa.Table]], list[OutputFile]]:
+        """For a group commit: the rows still in memory as tables per `dt`, and the files already written."""
+        tables, self.tables, self.table_rows = self.tables, {}, {}
+        for dt, rows in self.buffers.items():
+            tables.setdefault(dt, []).append(rows_to_table(rows, self.fixed))
+        self.buffers = {}
+        for dt in list(self.open):
+            self._close(dt)
+        return tables, self.outputs
+
     def abort(self) -> None:
         for opened in self.open.values():
             with suppress(Exception):
@@ -158,3 +168,62 @@ class ZoneWriter:
         self.open.clear()
         self.buffers.clear()
         self.tables.clear()
+
+
+class SharedWriter(ZoneWriter):
+    """Many small objects' rows in the same files (a group commit); remembers which file holds whose rows.
+
+    Everything is held until `finish`, so each partition becomes one file (more only where two objects
+    disagree on a column's type): the group's size bounds the memory. Every `MERGE_EVERY` tables of a
+    partition are merged into one, since thousands of tiny tables cost far more than their rows.
+    """
+
+    MERGE_EVERY = 64
+
+    def __init__(
+        self,
+        storage: Storage,
+        zone: str,
+        name: str,
+        staging: str,
+        fmt: str,
+        fixed: dict[str, pa.DataType] | None = None,
+    ) -> None:
+        super().__init__(storage, zone, name, staging, fmt, 1 << 62, fixed)
+        self.owners: dict[str, list[list[tuple[str, int]]]] = {}
+        """Per partition, per held table: whose rows it holds, in order."""
+        self.placed: dict[str, dict[str, int]] = {}
+        """owner → {file key: rows}"""
+        self._keys: list[str] = []
+
+    def add_owned(self, dt: str, table: pa.Table, owner: str) -> None:
+        if not len(table):
+            return
+        owners = self.owners.setdefault(dt, [])
+        owners.append([(owner, len(table))])
+        self.add_table(dt, table)
+        tables = self.tables[dt]
+        if len(tables) >= self.MERGE_EVERY and len(owners[-1]) == 1:
+            try:
+                merged = pa.concat_tables(tables[-self.MERGE_EVERY :], promote_options="default").combine_chunks()
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return  # a type conflict: kept apart, written to another part
+            del tables[-self.MERGE_EVERY :]
+            tables.append(merged)
+            joined = [o for part in owners[-self.MERGE_EVERY :] for o in part]
+            del owners[-self.MERGE_EVERY :]
+            owners.append(joined)
+
+    def _flush_tables(self, dt: str) -> None:
+        owners = self.owners.pop(dt, [])
+        self._keys = []
+        super()._flush_tables(dt)
+        keys = self._keys if len(self._keys) != 1 else self._keys * len(owners)
+        for part, key in zip(owners, keys, strict=True):
+            for owner, rows in part:
+                placed = self.placed.setdefault(owner, {})
+                placed[key] = placed.get(key, 0) + rows
+
+    def _write(self, dt: str, table: pa.Table) -> None:
+        super()._write(dt, table.combine_chunks())
+        self._keys.append(self.open[dt].out.key)

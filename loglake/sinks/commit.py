@@ -56,6 +56,11 @@ def iter_manifests(storage: Storage) -> list[dict[str, Any]]:
     return out
 
 
+def own_outputs(manifest: dict[str, Any] | None) -> list[str]:
+    """The files only this object's rows are in (not a group commit's shared files): replaced wholesale."""
+    return [o["key"] for o in (manifest or {}).get("outputs", []) if not o.get("shared")]
+
+
 def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_than: float | None = None) -> None:
     """Remove staged files of one attempt, or of attempts older than `older_than` seconds (all if 0).
 
@@ -93,10 +98,11 @@ def _apply(storage: Storage, manifest: dict[str, Any]) -> list[str]:
     for key in removed:
         storage.delete(key)
     if manifest.get("rewrites"):
-        from loglake.catalog.compact import record_take_out
+        from loglake.catalog.compact import record_files
 
         for rw in manifest["rewrites"]:
-            record_take_out(storage, manifest["source_id"], rw["zone"], rw["dt"], rw["old"], rw["new"])
+            rw.setdefault("sids", [manifest["source_id"]])  # journals written before groups existed
+            record_files(storage, rw["zone"], rw["dt"], [rw])
     manifest["state"] = "committed"
     manifest.pop("moves", None)
     manifest.pop("replaces", None)
@@ -119,7 +125,7 @@ def commit(
     """
     manifest["state"] = "committing"
     manifest["moves"] = [list(m) for m in moves]
-    manifest["replaces"] = [o["key"] for o in (previous or {}).get("outputs", [])] + list(also_replaces)
+    manifest["replaces"] = own_outputs(previous) + list(also_replaces)
     write_manifest(storage, manifest)
     return _apply(storage, manifest)
 
@@ -130,3 +136,74 @@ def recover(storage: Storage, sid: str) -> dict[str, Any] | None:
     if manifest is not None and manifest.get("state") == "committing":
         _apply(storage, manifest)
     return manifest
+
+
+GROUPS = "commits"
+GROUP_STAGING = f"{STAGING}/group"
+
+
+def group_journal_key(gid: str) -> str:
+    return f"{GROUPS}/{gid}.json"
+
+
+def commit_group(storage: Storage, journal: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Make a group of small objects visible together; returns the catalog's changes (added, removed).
+
+    The journal (`commits/<gid>.json`) holds everything the commit does — moves, the files it
+    replaces, the shared files' sources, every member's manifest — so `recover_groups` can finish it.
+    """
+    storage.write_bytes(group_journal_key(journal["group"]), orjson.dumps(journal))
+    return _apply_group(storage, journal)
+
+
+def _apply_group(storage: Storage, journal: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Idempotent: moves, deletions, partition documents, manifests; then the journal goes."""
+    from loglake.catalog.compact import record_files
+
+    for staged, final in journal["moves"]:
+        try:
+            storage.move(staged, final)
+        except ObjectNotFound:
+            if not storage.exists(final):
+                raise
+    kept = {final for _, final in journal["moves"]}
+    removed = [k for k in journal["replaces"] if k not in kept]
+    for key in removed:
+        storage.delete(key)
+    partitions: dict[tuple[str, str], tuple[list[dict[str, Any]], dict[str, dict[str, str]]]] = {}
+    for rw in journal["rewrites"]:
+        partitions.setdefault((rw["zone"], rw["dt"]), ([], {}))[0].append(rw)
+    for f in journal["shared"]:
+        partitions.setdefault((f["zone"], f["dt"]), ([], {}))[1][f["key"]] = f["sources"]
+    for (zone, dt), (take_outs, shared) in sorted(partitions.items()):
+        record_files(storage, zone, dt, take_outs, shared)
+    for manifest in journal["manifests"]:
+        write_manifest(storage, manifest)
+    storage.delete(group_journal_key(journal["group"]))
+    for manifest in journal["manifests"]:
+        if own_outputs(manifest):  # its own files were staged in its own attempt's folder
+            clear_staging(storage, manifest["source_id"], attempt=manifest.get("attempt"))
+    clear_staging(storage, "group", attempt=journal["group"])
+    return journal["added"], removed
+
+
+def recover_groups(storage: Storage) -> tuple[list[dict[str, Any]], list[str]]:
+    """Finish group commits a crash interrupted (run before any object is processed); returns the catalog's
+    changes (added, removed).
+
+    Staged group files with no journal (a crash before the commit began) are litter: deleted after an hour.
+    """
+    added: list[dict[str, Any]] = []
+    removed: list[str] = []
+    for info in list(storage.list(GROUPS + "/")):
+        if not info.key.endswith(".json") or info.key.rsplit("/", 1)[-1].startswith("."):
+            continue
+        try:
+            journal = orjson.loads(storage.read_bytes(info.key))
+        except (ObjectNotFound, orjson.JSONDecodeError):
+            continue  # written atomically: unreadable means foreign litter
+        more_added, more_removed = _apply_group(storage, journal)
+        added += more_added
+        removed += more_removed
+    clear_staging(storage, "group", older_than=3600)
+    return added, removed

@@ -15,6 +15,8 @@ class ObjectRef:
 
     storage: Storage
     key: str
+    size: int | None = None
+    """Known from a listing; small objects are committed in groups (unknown: asked when it matters)."""
 
     @property
     def uri(self) -> str:
@@ -41,7 +43,7 @@ def refs_for_paths(paths: Sequence[str], suffixes: Sequence[str]) -> Iterator[Ob
             storage = LocalStorage(path)
             for info in storage.list():
                 if not is_hidden(info.key) and matches(info.key, suffixes):
-                    yield ObjectRef(storage, info.key)
+                    yield ObjectRef(storage, info.key, info.size)
         else:
             folder, name = os.path.split(os.path.abspath(path))
             yield ObjectRef(LocalStorage(folder), name)
