@@ -176,6 +176,26 @@ def looks_binary(sample: bytes) -> bool:
     return nul / len(sample) > 0.01 or control / len(sample) > 0.05
 
 
+def _fill(read: Any, size: int) -> tuple[bytes, Exception | None]:
+    """Up to `size` bytes (fewer only at the end), reading on while the stream hands over less: a
+    file's first read gives only what a peek left in its buffer, gzip one block at a time. A read
+    error is returned with the bytes read before it, so their lines are still processed."""
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            data = read(size - got)
+        except ObjectError as exc:
+            return b"".join(parts), exc
+        except (EOFError, OSError, zlib.error, ValueError, *_codec_errors()) as exc:  # type: ignore[misc]
+            return b"".join(parts), exc
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    return (parts[0] if len(parts) == 1 else b"".join(parts)), None
+
+
 Batch = tuple[int, list[bytes | Overlong]]
 """(line number of the first line, the lines): what one read of the stream yields."""
 
@@ -205,14 +225,10 @@ def iter_line_batches(
     # read1 hands over what was decompressed before a damaged tail, instead of dropping it.
     read = getattr(stream, "read1", stream.read)
     while True:
-        try:
-            chunk = read(CHUNK)
-        except ObjectError:
-            raise
-        except (EOFError, OSError, zlib.error, ValueError, *_codec_errors()) as exc:  # type: ignore[misc]
-            raise ObjectError(uri, f"compressed stream is damaged after line {lineno}: {exc}") from exc
-        if not chunk:
+        chunk, error = _fill(read, CHUNK)
+        if not chunk and error is None:
             break
+        at_end = len(chunk) < CHUNK
         if first:
             first = False
             if chunk.startswith(b"\xef\xbb\xbf"):
@@ -244,6 +260,12 @@ def iter_line_batches(
             if len(carry) > max_line_bytes:
                 carry_len = len(carry)
                 carry = carry[:1024]
+        if error is not None:  # after the lines read before it
+            if isinstance(error, ObjectError):
+                raise error
+            raise ObjectError(uri, f"compressed stream is damaged after line {lineno}: {error}") from error
+        if at_end:
+            break
     if carry_len:
         yield lineno + 1, [Overlong(carry, carry_len)]
     elif carry:
