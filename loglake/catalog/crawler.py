@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from loglake.catalog.local import ZONES, LocalCatalog
 from loglake.catalog.types import athena_type
-from loglake.sinks.commit import iter_manifests, recover
+from loglake.sinks.commit import iter_manifests, recover, recover_groups
 from loglake.sources import is_hidden
 from loglake.storage import Storage
 
@@ -55,6 +55,7 @@ def crawl(storage: Storage, catalog: LocalCatalog) -> dict[str, Any]:
     """Finish interrupted commits, then list every data file in the zones and union their schemas."""
     from loglake.catalog.compact import recover_all, retired_keys
 
+    recover_groups(storage)
     for manifest in iter_manifests(storage):
         if manifest.get("state") == "committing":
             recover(storage, manifest["source_id"])

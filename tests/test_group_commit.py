@@ -1,0 +1,309 @@
+"""Small objects committed in groups: rows share one file per partition, yet each object is kept,
+counted, replaced and recovered exactly as if it had been committed alone."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loglake.catalog.types import athena_type, merge_columns
+from loglake.cli import main
+from loglake.config import ProcessingConfig, Settings
+from loglake.lake import Lake
+from loglake.pipeline import Pipeline, Summary
+from loglake.sinks import SharedWriter
+from loglake.sinks import commit as commit_mod
+from loglake.sources import ObjectRef, refs_for_paths
+from loglake.storage import LocalStorage
+from tests.conftest import jl, query, rec, visible_files
+from tests.test_columnar import BAD, _as_queried, records
+
+SUFFIXES = ProcessingConfig().suffixes
+
+
+def _lake(root: Path, **processing: Any) -> Lake:
+    lake = Lake.open(Settings(lake=str(root), processing=ProcessingConfig(fsync=False, **processing)))
+    lake.init()
+    return lake
+
+
+def _objects(src: Path, count: int = 12) -> None:
+    """Small objects over three event dates, with bad lines, one gzip and one that cannot be read."""
+    src.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        lines = [rec(n=i, k=j, timestamp=f"2025-07-{21 + (i + j) % 3}T10:00:00Z") for j in range(5)]
+        lines += [b"not json", rec(level="SHOUT")] if i % 3 == 0 else []
+        (src / f"obj {i:02d}+%.jsonl").write_bytes(jl(*lines))
+    (src / "zipped.log.gz").write_bytes(gzip.compress(jl(rec(n=99), rec(n=100))))
+    (src / "broken.log.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 20)
+
+
+def _run(lake: Lake, src: Path) -> list[Summary]:
+    pipeline = lake.pipeline()
+    summaries = list(pipeline.process_many(refs_for_paths([str(src)], SUFFIXES)))
+    pipeline.flush_catalog()
+    return summaries
+
+
+def _table(lake: Lake, zone: str = "processed") -> list[dict[str, Any]]:
+    table = "processed_logs" if zone == "processed" else "errors_logs"
+    rows = query(lake, f"SELECT * EXCLUDE (processed_timestamp) FROM {table} ORDER BY source_uri, source_line")
+    return [{k: v for k, v in r.items() if v is not None} for r in rows]
+
+
+def _files(root: Path, zone: str = "processed") -> list[str]:
+    return [str(p.relative_to(root / zone)) for p in visible_files(root, zone)]
+
+
+def test_small_objects_share_one_file_per_partition_and_match_separate_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SharedWriter, "MERGE_EVERY", 3)  # held tables merged on the way, as with many objects
+    src = tmp_path / "src"
+    _objects(src)
+    grouped, alone = _lake(tmp_path / "grouped"), _lake(tmp_path / "alone", group_object_bytes=0)
+    got, want = _run(grouped, src), _run(alone, src)
+
+    keys = ("source_uri", "status", "lines", "processed", "errors", "blank", "errors_by_reason", "error")
+    assert [{k: getattr(s, k) for k in keys} for s in got] == [{k: getattr(s, k) for k in keys} for s in want]
+    assert [s.status for s in got].count("failed") == 1
+    for zone in ("processed", "errors"):
+        assert _table(grouped, zone) == _table(alone, zone)
+    # One file per partition and zone instead of one per object and partition.
+    assert sorted(p.split("/")[0] for p in _files(tmp_path / "grouped")) == [
+        "dt=2025-07-21",
+        "dt=2025-07-22",
+        "dt=2025-07-23",
+    ]
+    assert len(_files(tmp_path / "alone")) > 3 * len(_files(tmp_path / "grouped"))
+    # Each object still has its own manifest, naming the shared files that hold its rows.
+    for summary in got:
+        manifest = commit_mod.read_manifest(grouped.storage, commit_mod.source_id(summary.source_uri))
+        assert manifest is not None
+        if summary.status == "ok":
+            assert manifest["state"] == "committed"
+            assert sum(o["rows"] for o in manifest["outputs"] if o["zone"] == "processed") == summary.processed
+            assert all(o["shared"] for o in manifest["outputs"])
+        else:
+            assert manifest["failure"]["error"] == summary.error
+    assert not list((tmp_path / "grouped" / "commits").glob("*.json"))
+    assert not [p for p in (tmp_path / "grouped" / "_staging").rglob("*") if p.is_file()]
+
+
+def test_reprocessing_replaces_group_members_exactly(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    _objects(src)
+    lake = _lake(tmp_path / "lake")
+    _run(lake, src)
+    before = _table(lake)
+
+    _run(lake, src)  # the whole folder again: the old shared files go, nothing doubles
+    assert _table(lake) == before
+    assert len(_files(tmp_path / "lake")) == 3
+
+    # One member changed and reprocessed alone: its old rows leave the shared files, the others stay.
+    changed = src / "obj 04+%.jsonl"
+    changed.write_bytes(jl(rec(n=444, k=0, timestamp="2025-07-21T11:00:00Z")))
+    pipeline = lake.pipeline()
+    [summary] = pipeline.process_many([ObjectRef(LocalStorage(str(src)), changed.name)])
+    pipeline.flush_catalog()
+    assert summary.processed == 1
+    uri = str(changed)
+    after = _table(lake)
+    assert [r["n"] for r in after if r["source_uri"] == uri] == [444]
+    assert [r for r in after if r["source_uri"] != uri] == [r for r in before if r["source_uri"] != uri]
+
+
+def test_member_reprocessed_alone_after_compaction(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    src = tmp_path / "src"
+    _objects(src)
+    root = tmp_path / "lake"
+    lake = _lake(root, group_objects=4)  # several groups: several files per partition to merge
+    _run(lake, src)
+    before = _table(lake)
+    assert len(_files(root)) > 3
+    runner = CliRunner()
+    for _ in range(2):  # the second deletes the merged inputs
+        assert runner.invoke(main, ["--lake", str(root), "compact", "--grace", "0", "--json"]).exit_code == 0
+    assert all(p.startswith(f"dt=2025-07-2{d}/compacted-") for d, p in zip("123", sorted(_files(root)), strict=True))
+    # Reprocessed through the whole-object path (groups off): its rows leave the merged file.
+    target = src / "obj 01+%.jsonl"
+    alone = Lake.open(Settings(lake=str(root), processing=ProcessingConfig(fsync=False, group_object_bytes=0)))
+    summary = alone.pipeline().process(ObjectRef(LocalStorage(str(src)), target.name))
+    assert summary.processed == 5
+    assert _table(lake) == before
+
+
+def test_a_crash_inside_a_group_commit_is_rolled_forward_before_anything_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the journal was written and one file moved: the next run finishes the commit first."""
+    src = tmp_path / "src"
+    _objects(src)
+    root = tmp_path / "lake"
+    lake = _lake(root)
+    real_move = LocalStorage.move
+    moves = 0
+
+    def dying_move(self: LocalStorage, a: str, b: str) -> None:
+        nonlocal moves
+        moves += 1
+        if moves == 2:
+            raise KeyboardInterrupt("killed")  # not an Exception: nothing of the pipeline catches it
+        real_move(self, a, b)
+
+    monkeypatch.setattr(LocalStorage, "move", dying_move)
+    with pytest.raises(KeyboardInterrupt):
+        _run(lake, src)
+    monkeypatch.setattr(LocalStorage, "move", real_move)
+    assert list((root / "commits").glob("*.json"))
+    assert len(_files(root)) == 1  # one shared file moved, the others still staged
+
+    # Reprocessing one member first: recovery runs before it, so its rows are not doubled.
+    pipeline = lake.pipeline()
+    list(pipeline.process_many([ObjectRef(LocalStorage(str(src)), "obj 00+%.jsonl")]))
+    pipeline.flush_catalog()
+    assert not list((root / "commits").glob("*.json"))
+    alone = _lake(tmp_path / "alone", group_object_bytes=0)
+    _run(alone, src)
+    assert _table(lake) == _table(alone)
+    assert _table(lake, "errors") == _table(alone, "errors")
+
+
+def test_crawl_finishes_an_interrupted_group_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from loglake.catalog.crawler import crawl
+
+    src = tmp_path / "src"
+    _objects(src, 4)
+    root = tmp_path / "lake"
+    lake = _lake(root)
+    monkeypatch.setattr(commit_mod, "_apply_group", lambda storage, journal: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        _run(lake, src)
+    monkeypatch.undo()
+    assert _files(root) == []
+    crawl(lake.storage, lake.catalog)
+    assert len(_table(lake)) == 4 * 5 + 2
+
+
+def test_a_failed_group_commit_fails_its_members_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    _objects(src, 4)
+    root = tmp_path / "lake"
+    lake = _lake(root)
+
+    real_write = LocalStorage.write_bytes
+
+    def full_disk(self: LocalStorage, key: str, data: bytes) -> None:
+        if key.startswith("commits/"):
+            raise OSError(28, "No space left on device")
+        real_write(self, key, data)
+
+    monkeypatch.setattr(LocalStorage, "write_bytes", full_disk)
+    summaries = _run(lake, src)
+    monkeypatch.undo()
+    assert {s.status for s in summaries} == {"failed"}
+    assert all("No space left" in (s.error or "") for s in summaries if "broken" not in s.source_uri)
+    assert _files(root) == [] and _files(root, "errors") == []
+    assert not [p for p in (root / "_staging").rglob("*") if p.is_file()]
+    assert not list((root / "commits").glob("*.json"))
+
+
+def test_jobs_two_gives_the_same_rows(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    src = tmp_path / "src"
+    _objects(src, 30)
+    out = {}
+    for jobs in ("1", "2"):
+        root = tmp_path / f"lake{jobs}"
+        root.mkdir()
+        (root / "loglake.toml").write_text("[processing]\nfsync = false\n")
+        result = CliRunner().invoke(main, ["--lake", str(root), "process", str(src), "--jobs", jobs, "--json"])
+        assert result.exit_code == 1, result.output  # bad lines and one broken object
+        out[jobs] = json.loads(result.output)["totals"]
+        assert len(_files(root)) <= 3 * int(jobs)
+    assert out["1"] == {**out["2"], "seconds": out["1"]["seconds"]}
+    lake1, lake2 = Lake.open(Settings(lake=str(tmp_path / "lake1"))), Lake.open(Settings(lake=str(tmp_path / "lake2")))
+    assert _table(lake1) == _table(lake2)
+
+
+def test_the_same_object_twice_in_one_run_is_not_doubled(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jsonl").write_bytes(jl(rec(n=1), rec(n=2)))
+    lake = _lake(tmp_path / "lake")
+    ref = ObjectRef(LocalStorage(str(src)), "a.jsonl")
+    pipeline = lake.pipeline()
+    assert [s.processed for s in pipeline.process_many([ref, ref, ref])] == [2, 2, 2]
+    pipeline.flush_catalog()
+    assert len(_table(lake)) == 2
+
+
+# --- property: grouped and columnar equals one object at a time, row by row ---
+
+
+def _zone_rows(root: Path, zone: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    rows: list[dict[str, Any]] = []
+    columns: list[tuple[str, str]] = []
+    for path in sorted((root / zone).glob("dt=*/*.parquet")):
+        table = pq.read_table(path)
+        columns = merge_columns(columns, [(f.name, athena_type(f.type)) for f in table.schema])
+        for row in table.to_pylist():
+            row.pop("processed_timestamp")
+            rows.append({k: v for k, v in row.items() if v is not None} | {"dt": path.parent.name})
+    rows.sort(key=lambda r: (r["source_uri"], r["source_line"]))
+    return rows, dict(columns)
+
+
+OBJECTS = st.lists(
+    st.lists(st.one_of(records(), records(), records(), BAD), min_size=0, max_size=8), min_size=1, max_size=6
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(objects=OBJECTS)
+def test_grouped_output_equals_objects_one_by_one(tmp_path_factory: Any, objects: list[list[bytes]]) -> None:
+    root = tmp_path_factory.mktemp("grp")
+    src = root / "src"
+    src.mkdir()
+    for i, lines in enumerate(objects):
+        (src / f"o{i}.jsonl").write_bytes(b"\n".join(lines) + (b"\n" if lines else b""))
+    refs = list(refs_for_paths([str(src)], SUFFIXES))
+    merge_every, SharedWriter.MERGE_EVERY = SharedWriter.MERGE_EVERY, 2  # merging held tables (types may conflict) is part of what is compared
+    fast = Pipeline(
+        Settings(lake=str(root / "fast"), processing=ProcessingConfig(fsync=False)), LocalStorage(str(root / "fast"))
+    )
+    slow_settings = Settings(
+        lake=str(root / "slow"), processing=ProcessingConfig(fsync=False, columnar=False, group_object_bytes=0)
+    )
+    slow = Pipeline(slow_settings, LocalStorage(str(root / "slow")))
+    try:
+        got = list(fast.process_many(refs))
+    finally:
+        SharedWriter.MERGE_EVERY = merge_every
+    want = [slow.process(ref) for ref in refs]
+    keys = ("status", "lines", "processed", "errors", "blank", "joined", "shared", "errors_by_reason", "error")
+    assert [{k: getattr(s, k) for k in keys} for s in got] == [{k: getattr(s, k) for k in keys} for s in want]
+    for s in got:  # the accounting invariant, per object
+        assert s.lines + s.shared == s.processed + s.errors + s.blank + s.joined
+    for zone in ("processed", "errors"):
+        fast_rows, fast_cols = _zone_rows(root / "fast", zone)
+        slow_rows, slow_cols = _zone_rows(root / "slow", zone)
+        columns = dict(merge_columns(list(fast_cols.items()), list(slow_cols.items())))
+        assert {k for k in fast_cols} == {k for k in slow_cols}, zone
+        assert _as_queried(fast_rows, columns) == _as_queried(slow_rows, columns), zone
+    manifests = [orjson.loads(p.read_bytes()) for p in (root / "fast" / "manifests").glob("*.json")]
+    assert len(manifests) == len(refs)
