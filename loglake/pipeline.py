@@ -48,6 +48,7 @@ from loglake.sinks.commit import (
     commit,
     commit_group,
     own_outputs,
+    read_manifest,
     recover,
     recover_groups,
     source_id,
@@ -673,8 +674,10 @@ class Group:
                 outputs.append(by_key[key].to_json() | {"rows": rows, "shared": True})
             moves += [(o.staged, o.key) for o in member.own]
             added += [o.to_json() for o in member.own]
-            replaces += own_outputs(att.previous)
-            for o in (att.previous or {}).get("outputs", []):
+            # Read again now: a commit of this object by another run since `begin` is replaced too (last one wins).
+            current = read_manifest(pipeline.lake, att.sid) or att.previous
+            replaces += own_outputs(current)
+            for o in (current or {}).get("outputs", []):
                 previous.setdefault((o["zone"], o["dt"]), {})[att.sid] = att.uri
             att.summary.outputs = len(outputs)
             att.summary.errors_by_reason = dict(sorted(att.summary.errors_by_reason.items()))
