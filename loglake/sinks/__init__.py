@@ -15,6 +15,9 @@ from loglake.storage import Storage
 
 STAGING = "_staging"
 FIXED_CHUNK_ROWS = 2048
+HELD_BYTES = 8 << 20
+"""Rows in columns held by one writer across all its partitions; past this the biggest partition is
+written out, so memory does not grow with the number of event dates an object spans."""
 
 
 def staged_key(staging: str, key: str) -> str:
@@ -64,6 +67,9 @@ class ZoneWriter:
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.tables: dict[str, list[pa.Table]] = {}
         self.table_rows: dict[str, int] = {}
+        self.table_bytes: dict[str, int] = {}
+        self.held_bytes = 0
+        self.max_held = HELD_BYTES
         self.open: dict[str, _Open] = {}
         self.parts: dict[str, int] = {}
         self.outputs: list[OutputFile] = []
@@ -84,12 +90,18 @@ class ZoneWriter:
         """Rows already in columns (the columnar path); buffered like rows, written in row groups."""
         self.tables.setdefault(dt, []).append(table)
         rows = self.table_rows[dt] = self.table_rows.get(dt, 0) + len(table)
+        size = table.nbytes
+        self.table_bytes[dt] = self.table_bytes.get(dt, 0) + size
+        self.held_bytes += size
         if rows >= self.batch_rows:
             self._flush_tables(dt)
+        elif self.held_bytes > self.max_held:
+            self._flush_tables(max(self.table_bytes, key=self.table_bytes.__getitem__))
 
     def _flush_tables(self, dt: str) -> None:
         tables = self.tables.pop(dt, None)
         self.table_rows.pop(dt, None)
+        self.held_bytes -= self.table_bytes.pop(dt, 0)
         if not tables:
             return
         try:
@@ -153,7 +165,7 @@ class ZoneWriter:
 
     def drain(self) -> tuple[dict[str, list[pa.Table]], list[OutputFile]]:
         """For a group commit: the rows still in memory as tables per `dt`, and the files already written."""
-        tables, self.tables, self.table_rows = self.tables, {}, {}
+        tables, self.tables, self.table_rows, self.table_bytes, self.held_bytes = self.tables, {}, {}, {}, 0
         for dt, rows in self.buffers.items():
             tables.setdefault(dt, []).append(rows_to_table(rows, self.fixed))
         self.buffers = {}
@@ -190,6 +202,7 @@ class SharedWriter(ZoneWriter):
         fixed: dict[str, pa.DataType] | None = None,
     ) -> None:
         super().__init__(storage, zone, name, staging, fmt, 1 << 62, fixed)
+        self.max_held = 1 << 62  # the group's size is the bound
         self.owners: dict[str, list[list[tuple[str, int]]]] = {}
         """Per partition, per held table: whose rows it holds, in order."""
         self.placed: dict[str, dict[str, int]] = {}

@@ -85,3 +85,26 @@ def test_fixed_schema_rows_are_held_as_columns_in_order(tmp_path: Path) -> None:
     table = pq.read_table(tmp_path / out.staged)
     assert table.column("source_line").to_pylist() == list(range(count))
     assert pq.ParquetFile(tmp_path / out.staged).metadata.num_row_groups == 1
+
+
+def test_memory_does_not_grow_with_the_partitions_an_object_spans(tmp_path: Path) -> None:
+    """Rows in columns are held up to a byte budget across all partitions (the biggest is written out
+    first), not `batch_rows` per partition: an object spanning 60 days holds as much as one spanning 1."""
+    from loglake.sinks import ZoneWriter
+    from loglake.storage import LocalStorage
+
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", "_staging/x", "parquet", 16_384)
+    writer.max_held = 64 << 10
+    days = [f"2025-07-{d:02d}" for d in range(1, 31)]
+    held = 0
+    for i in range(300):
+        dt = days[i * 7 % 30]
+        writer.add_table(
+            dt, pa.table({"n": pa.array(range(i * 100, i * 100 + 100), pa.int64()), "s": ["x" * 20] * 100})
+        )
+        held = max(held, writer.held_bytes)
+    assert held <= writer.max_held + 100 * 40  # the budget, plus at most the table that crossed it
+    outputs = writer.finish()
+    assert sorted({o.dt for o in outputs}) == days
+    got = sorted(n for o in outputs for n in pq.read_table(tmp_path / o.staged).column("n").to_pylist())
+    assert got == list(range(30_000))
