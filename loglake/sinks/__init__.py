@@ -69,6 +69,8 @@ class ZoneWriter:
         self.table_rows: dict[str, int] = {}
         self.table_bytes: dict[str, int] = {}
         self.held_bytes = 0
+        self.buffered = 0
+        """Rows held as dicts, all partitions together."""
         self.max_held = HELD_BYTES
         self.open: dict[str, _Open] = {}
         self.parts: dict[str, int] = {}
@@ -79,12 +81,15 @@ class ZoneWriter:
         if buf is None:
             buf = self.buffers[dt] = []
         buf.append(row)
+        self.buffered += 1
         if self.fixed is not None and len(buf) >= FIXED_CHUNK_ROWS:
             # A fixed schema (errors/) needs no inference over the whole buffer: hold columns, not ~1 KB dicts.
             del self.buffers[dt]
+            self.buffered -= len(buf)
             self.add_table(dt, rows_to_table(buf, self.fixed))
-        elif len(buf) >= self.batch_rows:
-            self._flush(dt)
+        elif self.buffered >= self.batch_rows:
+            # `batch_rows` rows held in all, whatever the number of partitions: the biggest is written out.
+            self._flush(dt if len(buf) >= self.batch_rows else max(self.buffers, key=lambda d: len(self.buffers[d])))
 
     def add_table(self, dt: str, table: pa.Table) -> None:
         """Rows already in columns (the columnar path); buffered like rows, written in row groups."""
@@ -115,6 +120,7 @@ class ZoneWriter:
         rows = self.buffers.pop(dt, None)
         if not rows:
             return
+        self.buffered -= len(rows)
         self._write(dt, rows_to_table(rows, self.fixed))
 
     def _write(self, dt: str, table: pa.Table) -> None:
@@ -155,6 +161,7 @@ class ZoneWriter:
             for dt, rows in self.buffers.items():
                 self.tables.setdefault(dt, []).append(rows_to_table(rows, self.fixed))
             self.buffers.clear()
+            self.buffered = 0
         for dt in list(self.tables):
             self._flush_tables(dt)
         for dt in list(self.buffers):
@@ -168,7 +175,7 @@ class ZoneWriter:
         tables, self.tables, self.table_rows, self.table_bytes, self.held_bytes = self.tables, {}, {}, {}, 0
         for dt, rows in self.buffers.items():
             tables.setdefault(dt, []).append(rows_to_table(rows, self.fixed))
-        self.buffers = {}
+        self.buffers, self.buffered = {}, 0
         for dt in list(self.open):
             self._close(dt)
         return tables, self.outputs

@@ -108,3 +108,21 @@ def test_memory_does_not_grow_with_the_partitions_an_object_spans(tmp_path: Path
     assert sorted({o.dt for o in outputs}) == days
     got = sorted(n for o in outputs for n in pq.read_table(tmp_path / o.staged).column("n").to_pylist())
     assert got == list(range(30_000))
+
+
+def test_rows_held_as_dicts_are_bounded_across_partitions_too(tmp_path: Path) -> None:
+    """The row path holds `batch_rows` rows in all, not per partition (~1 KB each as dicts)."""
+    from loglake.sinks import ZoneWriter
+    from loglake.storage import LocalStorage
+
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", "_staging/x", "parquet", 100)
+    days = [f"2025-07-{d:02d}" for d in range(1, 31)]
+    most = 0
+    for i in range(3000):
+        writer.add(days[i * 7 % 30], {"n": i, "level": "INFO"})
+        most = max(most, sum(len(rows) for rows in writer.buffers.values()))
+    assert most < 100
+    outputs = writer.finish()
+    assert sorted({o.dt for o in outputs}) == days
+    got = sorted(n for o in outputs for n in pq.read_table(tmp_path / o.staged).column("n").to_pylist())
+    assert got == list(range(3000))
