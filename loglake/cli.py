@@ -478,14 +478,16 @@ def watch(ctx: click.Context, settle: float | None, as_json: bool) -> None:
     storage = lake.storage
     raw_root = storage.uri("raw")
 
-    def handle(path: str) -> None:
-        key = "raw/" + os.path.relpath(path, raw_root).replace(os.sep, "/")
-        summary = lake.pipeline().process(ObjectRef(storage, key))
-        if as_json:
-            sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")
-            sys.stdout.flush()
-        else:
-            out.print(_summary_line(summary))
+    pipeline = lake.pipeline()
+
+    def handle(paths: list[str]) -> None:
+        refs = [ObjectRef(storage, "raw/" + os.path.relpath(path, raw_root).replace(os.sep, "/")) for path in paths]
+        for summary in pipeline.process_many(refs):
+            if as_json:
+                sys.stdout.write(orjson.dumps(summary.to_json()).decode() + "\n")
+                sys.stdout.flush()
+            else:
+                out.print(_summary_line(summary))
 
     def skip(path: str, st: os.stat_result) -> bool:
         return lake.is_current(os.path.realpath(path), st.st_size, st.st_mtime_ns)

@@ -37,7 +37,7 @@ class Watcher:
         root: str,
         suffixes: Sequence[str],
         settle_seconds: float,
-        handle: Callable[[str], None],
+        handle: Callable[[list[str]], None],
         skip: Callable[[str, os.stat_result], bool] = lambda path, st: False,
     ) -> None:
         self.root = os.path.realpath(root)
@@ -93,8 +93,9 @@ class Watcher:
             self._initial()
             while not self.stop_event.is_set():
                 self._drain()
-                for path in self._settled():
-                    self.handle(path)
+                ready = self._settled()
+                if ready:
+                    self.handle(ready)  # together: a burst of small files is committed in groups
                 self.stop_event.wait(poll)
         finally:
             observer.stop()
