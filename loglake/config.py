@@ -93,7 +93,8 @@ class ProcessingConfig:
     byte ranges (at most one per job, none smaller than this) read by separate processes, committed as one."""
     group_object_bytes: int = 1024 * 1024
     """Objects up to this size are committed in groups whose rows share one file per partition (many small
-    objects: a few files, not thousands; still one manifest and exact replacement per object). 0: never."""
+    objects: a few files, not thousands; still one manifest and exact replacement per object). Parquet
+    output only; used by `process` and `watch`. 0: never."""
     group_objects: int = 1000
     """At most this many objects per group…"""
     group_bytes: int = 16 * 1024 * 1024
@@ -417,7 +418,8 @@ fsync = true
 columnar = true
 # With --jobs, uncompressed objects of at least twice this size are split across processes by byte range.
 split_bytes = 33554432
-# Objects up to this size are committed in groups sharing one file per partition (0: each its own files).
+# Objects up to this size are committed in groups sharing one file per partition (Parquet output;
+# `process` and `watch`); 0: each object its own files.
 group_object_bytes = 1048576
 group_objects = 1000
 group_bytes = 16777216

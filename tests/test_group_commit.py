@@ -331,3 +331,19 @@ def test_a_commit_of_the_same_object_by_another_run_meanwhile_is_replaced(tmp_pa
     group.pipeline.flush_catalog()
     assert [r["n"] for r in _table(lake)] == [1, 2]
     assert all("/group-" in f"/{f.split('/')[-1]}" for f in _files(root))
+
+
+def test_json_lines_output_is_reprocessed_exactly(tmp_path: Path) -> None:
+    """Shared files are Parquet only (rows are taken out of them by column): with JSON Lines output
+    every object keeps files of its own, and reprocessing replaces them."""
+    src = tmp_path / "src"
+    _objects(src, 4)
+    lake = _lake(tmp_path / "lake", processed_format="jsonl", errors_format="jsonl")
+    _run(lake, src)
+    first = _table(lake)
+    _run(lake, src)
+    pipeline = lake.pipeline()
+    list(pipeline.process_many([ObjectRef(LocalStorage(str(src)), "obj 01+%.jsonl")]))
+    pipeline.flush_catalog()
+    assert _table(lake) == first
+    assert all("/group-" not in f"/{f}" for f in _files(tmp_path / "lake"))
