@@ -155,3 +155,26 @@ def test_crawl_ddl_and_jsonl_serde_on_an_s3_lake(aws, tmp_path) -> None:
     assert orjson.loads(got.stdout) == [{"http_status": 500}]
     results = [o["Key"] for o in s3.list_objects_v2(Bucket=LAKE, Prefix="query-results/")["Contents"]]
     assert len(results) == 1 and results[0].endswith(".csv")
+
+
+def test_group_commit_on_an_s3_lake(aws, tmp_path) -> None:
+    """Small objects processed into a bucket share files; one reprocessed member is replaced exactly."""
+    from click.testing import CliRunner
+
+    from loglake.cli import main
+
+    boto3.client("s3").create_bucket(Bucket=LAKE)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(6):
+        (src / f"o{i}.log").write_bytes(jl(rec(n=i), rec(n=i, timestamp="2025-07-22T00:00:00Z"), b"oops"))
+    lake = ["--lake", f"s3://{LAKE}"]
+    runner = CliRunner()
+    assert runner.invoke(main, [*lake, "process", str(src)], catch_exceptions=False).exit_code == 1
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=LAKE, Prefix="processed/")["Contents"]]
+    assert len(keys) == 2 and all("/group-" in k for k in keys)  # two dates, one shared file each
+    (src / "o3.log").write_bytes(jl(rec(n=33)))
+    assert runner.invoke(main, [*lake, "process", str(src / "o3.log")], catch_exceptions=False).exit_code == 0
+    got = runner.invoke(main, [*lake, "query", "SELECT n FROM processed_logs ORDER BY n", "--format", "json"])
+    assert [r["n"] for r in orjson.loads(got.stdout)] == [0, 0, 1, 1, 2, 2, 4, 4, 5, 5, 33]
+    assert lake_counts(Lake.open(load_settings(f"s3://{LAKE}"))) == {"processed": 11, "errors": 5}
