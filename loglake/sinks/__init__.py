@@ -95,7 +95,7 @@ class ZoneWriter:
         """Rows already in columns (the columnar path); buffered like rows, written in row groups."""
         self.tables.setdefault(dt, []).append(table)
         rows = self.table_rows[dt] = self.table_rows.get(dt, 0) + len(table)
-        size = table.nbytes
+        size = table.get_total_buffer_size()  # nbytes walks every buffer of a slice: ~0.2 ms per small table
         self.table_bytes[dt] = self.table_bytes.get(dt, 0) + size
         self.held_bytes += size
         if rows >= self.batch_rows:
