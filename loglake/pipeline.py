@@ -47,6 +47,7 @@ from loglake.sinks.commit import (
     clear_staging,
     commit,
     commit_group,
+    group_journal_key,
     own_outputs,
     read_manifest,
     recover,
@@ -649,6 +650,14 @@ class Group:
             if self.members:
                 pipeline._note_catalog(*commit_group(pipeline.lake, self._journal()))
         except Exception as exc:
+            if pipeline.lake.exists(group_journal_key(self.gid)):
+                # Journalled: the commit is decided and its staged files are the journal's to move.
+                for member in self.members:
+                    member.att.summary.status = "failed"
+                    member.att.summary.error = (
+                        f"commit interrupted ({exc}); the next `loglake process` or `loglake crawl` completes it"
+                    )
+                return self.summaries
             self.valid.abort()
             self.invalid.abort()
             clear_staging(pipeline.lake, "group", attempt=self.gid)

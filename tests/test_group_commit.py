@@ -46,6 +46,12 @@ def _objects(src: Path, count: int = 12) -> None:
     (src / "broken.log.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 20)
 
 
+def _setup(tmp_path: Path, count: int = 12, **processing: Any) -> tuple[Path, Path, Lake]:
+    """Source objects, and an empty lake to process them into."""
+    _objects(tmp_path / "src", count)
+    return tmp_path / "src", tmp_path / "lake", _lake(tmp_path / "lake", **processing)
+
+
 def _run(lake: Lake, src: Path) -> list[Summary]:
     pipeline = lake.pipeline()
     summaries = list(pipeline.process_many(refs_for_paths([str(src)], SUFFIXES)))
@@ -61,6 +67,21 @@ def _table(lake: Lake, zone: str = "processed") -> list[dict[str, Any]]:
 
 def _files(root: Path, zone: str = "processed") -> list[str]:
     return [str(p.relative_to(root / zone)) for p in visible_files(root, zone)]
+
+
+def _break_move(monkeypatch: pytest.MonkeyPatch, nth: int, error: BaseException) -> None:
+    """The lake's n-th file move raises `error` (a kill, an I/O error); the others go through."""
+    real_move = LocalStorage.move
+    calls = 0
+
+    def move(self: LocalStorage, a: str, b: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == nth:
+            raise error
+        real_move(self, a, b)
+
+    monkeypatch.setattr(LocalStorage, "move", move)
 
 
 def test_small_objects_share_one_file_per_partition_and_match_separate_commits(
@@ -152,20 +173,10 @@ def test_a_crash_inside_a_group_commit_is_rolled_forward_before_anything_else(
     _objects(src)
     root = tmp_path / "lake"
     lake = _lake(root)
-    real_move = LocalStorage.move
-    moves = 0
-
-    def dying_move(self: LocalStorage, a: str, b: str) -> None:
-        nonlocal moves
-        moves += 1
-        if moves == 2:
-            raise KeyboardInterrupt("killed")  # not an Exception: nothing of the pipeline catches it
-        real_move(self, a, b)
-
-    monkeypatch.setattr(LocalStorage, "move", dying_move)
+    _break_move(monkeypatch, 2, KeyboardInterrupt("killed"))  # not an Exception: nothing in the pipeline catches it
     with pytest.raises(KeyboardInterrupt):
         _run(lake, src)
-    monkeypatch.setattr(LocalStorage, "move", real_move)
+    monkeypatch.undo()
     assert list((root / "commits").glob("*.json"))
     assert len(_files(root)) == 1  # one shared file moved, the others still staged
 
@@ -183,10 +194,7 @@ def test_a_crash_inside_a_group_commit_is_rolled_forward_before_anything_else(
 def test_crawl_finishes_an_interrupted_group_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from loglake.catalog.crawler import crawl
 
-    src = tmp_path / "src"
-    _objects(src, 4)
-    root = tmp_path / "lake"
-    lake = _lake(root)
+    src, root, lake = _setup(tmp_path, 4)
     monkeypatch.setattr(commit_mod, "_apply_group", lambda storage, journal: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         _run(lake, src)
@@ -199,10 +207,7 @@ def test_crawl_finishes_an_interrupted_group_commit(tmp_path: Path, monkeypatch:
 def test_a_failed_group_commit_fails_its_members_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    src = tmp_path / "src"
-    _objects(src, 4)
-    root = tmp_path / "lake"
-    lake = _lake(root)
+    src, root, lake = _setup(tmp_path, 4)
 
     real_write = LocalStorage.write_bytes
 
@@ -347,3 +352,26 @@ def test_json_lines_output_is_reprocessed_exactly(tmp_path: Path) -> None:
     pipeline.flush_catalog()
     assert _table(lake) == first
     assert all("/group-" not in f"/{f}" for f in _files(tmp_path / "lake"))
+
+
+def test_an_io_error_after_the_journal_leaves_the_commit_to_recovery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit is decided once journalled: its staged files stay for the next run to move."""
+    src, root, lake = _setup(tmp_path, 4)
+    _break_move(monkeypatch, 2, OSError(5, "Input/output error"))
+    summaries = _run(lake, src)
+    monkeypatch.undo()
+    members = [s for s in summaries if "broken" not in s.source_uri]
+    assert members and all(s.status == "failed" and "next `loglake process`" in (s.error or "") for s in members)
+    assert list((root / "commits").glob("*.json"))
+
+    from loglake.catalog.crawler import crawl
+
+    crawl(lake.storage, lake.catalog)
+    alone = _lake(tmp_path / "alone", group_object_bytes=0)
+    _run(alone, src)
+    assert _table(lake) == _table(alone)
+    for summary in members:
+        manifest = commit_mod.read_manifest(lake.storage, commit_mod.source_id(summary.source_uri))
+        assert manifest is not None and manifest["state"] == "committed" and "failure" not in manifest
