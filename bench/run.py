@@ -177,8 +177,12 @@ def main() -> None:
         s, r, _ = run([PY, str(HERE / "reference_tutorial.py"), str(jsonl), str(work / "tutorial")])
         record("tutorial handler (json arrays)", s, r, size_mb, lines)
 
-        # Plain-text formats: the regex formats' columnar path (syslog, access logs) and the row path (log4j).
-        texts = [(syslog, "syslog RFC 3164"), (access, "access log (~1% bad)"), (log4j, "log4j (row path)")]
+        # Plain-text formats: the regex formats' columnar path (syslog, access logs, and log4j whose stack traces span lines).
+        texts = [
+            (syslog, "syslog RFC 3164"),
+            (access, "access log (~1% bad)"),
+            (log4j, "log4j with stack traces (multi-line, columnar path)"),
+        ]
         for path, label in texts:
             text_mb = path.stat().st_size / 1e6
             text_lines = _count_lines(path)

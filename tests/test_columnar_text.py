@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loglake.columnar import text as columnar_text
 from loglake.columnar.text import TextPlan
 from loglake.config import CustomFormat, FormatsConfig, RulesConfig
-from loglake.formats import FormatRegistry, builtin
+from loglake.formats import FormatRegistry, builtin, reader
 from loglake.formats.timestamps import Strptime
 from loglake.pipeline import Summary
 from loglake.rules import RuleSet
@@ -69,6 +72,16 @@ def _same(
     return by_rows
 
 
+@contextmanager
+def _reads_of(size: int) -> Iterator[None]:
+    """Reads (and so batches) of a few lines: records then cross batch boundaries."""
+    chunk, reader.CHUNK = reader.CHUNK, size
+    try:
+        yield
+    finally:
+        reader.CHUNK = chunk
+
+
 MONTH = st.sampled_from(["Jan", "Feb", "Mar", "Jul", "Dec", "jul", "Foo"])
 DAY = st.sampled_from(["1", "01", "28", "29", "30", "31", "00", "32"])
 CLOCK = st.sampled_from(["00:00:00", "23:59:59", "12:00:00", "24:00:00", "12:60:00", "12:00:60"])
@@ -109,6 +122,44 @@ def syslog5424_lines(draw: st.DrawFn) -> bytes:
 
 
 BLANKS = st.sampled_from([b"", b"   ", b"\t"])
+LEVEL = st.sampled_from(["INFO", "WARN", "debug", "ERROR", "LOUD"])
+DATE = st.sampled_from(["2025-07-21", "2024-02-29", "2025-02-29", "2025-13-01"])
+CONTINUATION = st.sampled_from(
+    [
+        b"java.lang.IllegalStateException: boom",
+        b"\tat org.app.Service.run(Service.java:42)",
+        b"Caused by: java.io.IOException",
+        b"\t... 3 more",
+        "\tat caf\u00e9.Main(Main.java:1)".encode(),
+        b"caf\xe9 latin-1",
+        b"bell\x07 here",
+        b"trailing cr\r",
+        b"",
+        b"  ",
+    ]
+)
+
+
+@st.composite
+def log4j_lines(draw: st.DrawFn) -> bytes:
+    clock = draw(st.sampled_from(["10:00:00,123", "23:59:59.999", "24:00:00,000"]))
+    thread = draw(st.sampled_from(["[main] ", "[pool-1 thread-2] ", ""]))
+    logger = draw(st.sampled_from(["org.app.Service - ", "- ", "QuorumPeer@913: - ", ""]))
+    return f"{draw(DATE)} {clock} {draw(LEVEL)} {thread}{logger}{draw(TEXT)}".encode()
+
+
+@st.composite
+def spark_lines(draw: st.DrawFn) -> bytes:
+    date = draw(st.sampled_from(["17/06/09", "24/02/29", "17/02/29", "17/13/01"]))
+    return f"{date} 20:10:40 {draw(LEVEL)} spark.Executor: {draw(TEXT)}".encode()
+
+
+@st.composite
+def hdfs_lines(draw: st.DrawFn) -> bytes:
+    pid = draw(st.sampled_from(["148", "0", "99999999999999999999"]))
+    return (
+        f"081109 {draw(st.sampled_from(['203615', '246000']))} {pid} {draw(LEVEL)} dfs.DataNode: {draw(TEXT)}".encode()
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -127,6 +178,59 @@ def test_access_log_matches_the_row_path(tmp_path_factory: Any, lines: list[byte
 @given(lines=st.lists(syslog5424_lines(), min_size=1, max_size=20))
 def test_syslog5424_matches_the_row_path(tmp_path_factory: Any, lines: list[bytes]) -> None:
     _same(tmp_path_factory.mktemp("rfc5424"), lines, "syslog5424")
+
+
+MULTILINE = {"log4j": log4j_lines(), "spark": spark_lines(), "hdfs": hdfs_lines()}
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fmt=st.sampled_from(sorted(MULTILINE)),
+    data=st.data(),
+    chunk=st.sampled_from([64, 200, 1 << 20]),
+    overlap=st.booleans(),
+)
+def test_multiline_formats_match_the_row_path(
+    tmp_path_factory: Any, fmt: str, data: st.DataObject, chunk: int, overlap: bool
+) -> None:
+    """Stack traces, blank and odd lines inside them, records crossing batch boundaries: joined as the row path
+    joins them, with the same line numbers and counts."""
+    starts = MULTILINE[fmt]
+    lines = data.draw(st.lists(st.one_of(starts, starts, CONTINUATION), min_size=1, max_size=40))
+    with _reads_of(chunk):
+        _same(tmp_path_factory.mktemp(fmt), lines, fmt, overlap=overlap)
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_stack_traces_take_the_columnar_path(tmp_path: Path, overlap: bool) -> None:
+    lines = []
+    for i in range(20_000):
+        lines.append(f"2025-07-21 10:{i % 60:02d}:00,{i % 1000:03d} INFO [main] org.app.Service - handled {i}".encode())
+        if i % 100 == 0:
+            lines += [b"java.lang.IllegalStateException: boom", b"\tat org.app.Service.run(Service.java:42)"]
+        if i % 5000 == 0:
+            lines += ["\tat caf\u00e9.Main(Main.java:1)".encode(), b"", b"2025-02-30 10:00:00,000 INFO x"]
+    with _reads_of(64 << 10):  # records cross many batch boundaries
+        by_rows = _same(tmp_path / "log4j", lines, "log4j", overlap=overlap)
+    # Only the 4 records holding a non-ASCII or blank line (the row path decides where those belong) go row by row,
+    # each whole: its trace and the impossible date below it, which the row path joins as one more line.
+    assert by_rows == 4
+
+
+def test_multiline_limits_match_the_row_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record over `max_record_bytes`, and a stretch with no record start longer than the columnar path
+    waits for one (the rest of the object then goes row by row)."""
+    monkeypatch.setattr(builtin.LOG4J, "max_record_bytes", 300)
+    monkeypatch.setattr(columnar_text, "CARRY_BYTES", 2000)
+    start = b"2025-07-21 10:00:00,000 INFO [main] org.app.Service - handled"
+    trace = [f"\tat org.app.Frame{i}.run(Frame.java:{i})".encode() for i in range(12)]
+    lines = [start, *trace[:3], start, *trace, start, *(trace * 10), start, start, *trace[:2]]
+    with _reads_of(256):
+        by_rows = _same(tmp_path / "limits", lines, "log4j")
+    # Only the first record (4 lines) is joined in Arrow. The second is over 300 bytes: the row path joins what
+    # fits and reports the other lines one by one (7 records); 2,000 bytes into the third no record has started,
+    # so from its start the object goes row by row: 7 + 115 + the 2 records after it.
+    assert by_rows == 7 + 115 + 2
 
 
 @pytest.mark.parametrize("overlap", [True, False])
@@ -174,7 +278,7 @@ def test_formats_the_columnar_path_does_not_take() -> None:
     )
     rules = RuleSet(RulesConfig(), provides_level=False)
     assert TextPlan.for_format(registry.by_name["look"], rules) is None  # look-ahead: not RE2
-    assert TextPlan.for_format(registry.by_name["log4j"], rules) is None  # multi-line records
+    assert TextPlan.for_format(registry.by_name["log4j"], rules) is not None  # multi-line records too
     assert TextPlan.for_format(registry.by_name["jsonl"], rules) is None
     assert TextPlan.for_format(registry.by_name["syslog"], rules) is not None
     assert TextPlan.for_format(registry.by_name["access_log"], rules) is not None

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
 class Result:
     """What the Arrow work made of one batch: tables per partition, and lines left to the row path."""
 
-    __slots__ = ("parts", "rows", "slow")
+    __slots__ = ("joined", "parts", "rows", "slow")
 
-    def __init__(self, parts: list[tuple[str, pa.Table]], rows: int, slow: list[int]) -> None:
+    def __init__(self, parts: list[tuple[str, pa.Table]], rows: int, slow: list[int], joined: int = 0) -> None:
         self.parts, self.rows, self.slow = parts, rows, slow
+        self.joined = joined
+        """Lines joined into one of the rows (multi-line formats' continuation lines)."""
 
 
 def by_day(table: pa.Table, times: pa.Array | None, now: datetime, slow: list[int]) -> Result:
@@ -64,8 +66,9 @@ def drive(pipeline: Pipeline, run: ObjectRun, batcher: Batcher, batches: Iterato
     def land(result: Result, first: int, lines: list[Any], rest: list[int]) -> None:
         for dt, table in result.parts:
             run.valid.add_table(dt, table)
-        summary.lines += result.rows
+        summary.lines += result.rows + result.joined
         summary.processed += result.rows
+        summary.joined += result.joined
         slow = sorted(rest + result.slow) if result.slow else rest  # disjoint: the worker only had kept lines
         if slow:
             records = fmt.records((first + i, lines[i]) for i in slow)

@@ -7,7 +7,9 @@ conversion against what the row path would do; everything else goes to the row p
   empty" for groups that always take part; otherwise RE2's spans tell (a second pass, only over
   batches where it matters);
 - numbers only where `int()`/`float()` and Arrow read the same digits; times only in the layout's
-  fixed-width spelling (no single-digit day), with impossible dates (30 February) refused.
+  fixed-width spelling (no single-digit day), with impossible dates (30 February) refused;
+- multi-line formats (log4j, spark, …): batches cut where a record starts, continuation lines joined
+  only where both the start and every line joined to it are certain (`_Batcher._records`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 from array import array
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -26,6 +28,7 @@ from loglake.columnar import Result, by_day, drive
 from loglake.formats import builtin
 from loglake.formats import timestamps as ts
 from loglake.formats.base import RegexFormat
+from loglake.formats.reader import lines_of
 from loglake.records import TIMESTAMP
 from loglake.rules import RuleSet
 from loglake.rules.probe import Probe, event_times, levels
@@ -44,6 +47,9 @@ _BLANK = r"^[\t ]*$"
 _INT = r"^\d{1,18}$"
 _FLOAT = r"^-?\d{1,15}(\.\d{1,15})?$"
 _SYSLOG_TIME = r"^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}$"
+CARRY_BYTES = 8 << 20
+"""Multi-line formats: how long a stretch without a record start may wait for one (`_Aligned`)."""
+_NOT_STARTS = re.compile(rb"[\x00\x02]+")  # runs of lines in `_records` that are not certain record starts
 
 
 def _re2(pattern: str) -> str:
@@ -280,7 +286,7 @@ class TextPlan:
 
     @classmethod
     def for_format(cls, fmt: Any, rules: RuleSet) -> TextPlan | None:
-        if type(fmt) is not RegexFormat or fmt.multiline or fmt.start is not None:
+        if type(fmt) is not RegexFormat or fmt.start is not None:
             return None
         probe = Probe.for_rules(rules)
         if probe is None or rules.timestamp_field != "timestamp":
@@ -329,27 +335,23 @@ class _Batcher:
             data: bytes | None = b"".join(lines)
         except TypeError:
             data = None  # an over-long line in the batch
-        slow: list[int] = []
+        every = keep
         if data is None or not data.isascii():
             # Printable ASCII only; the rest (and over-long lines) go row by row.
-            keep = []
-            for i, line in enumerate(lines):
-                (keep if type(line) is bytes and line.isascii() else slow).append(i)
-            lines = [lines[i] for i in keep]
-            data = b"".join(lines)
-        if not keep:
-            return Result([], 0, slow)
+            keep = [i for i, line in enumerate(lines) if type(line) is bytes and line.isascii()]
+            data = b"".join(lines[i] for i in keep)
         try:
-            result = self._columns(first, lines, data, keep)
+            return self._columns(first, lines, data, keep)
         except pa.ArrowException:
-            result = Result([], 0, keep)  # Arrow failing on something unforeseen: the row path is the reference
-        if slow:
-            result.slow = sorted(result.slow + slow)
-        return result
+            return Result([], 0, every)  # Arrow failing on something unforeseen: the row path is the reference
 
-    def _columns(self, first: int, lines: list[bytes], data: bytes, keep: list[int]) -> Result:
-        """`lines` are the kept lines and `data` their concatenation; `keep` their indices in the batch."""
+    def _columns(self, first: int, batch: list[Any], data: bytes, keep: list[int]) -> Result:
+        """`keep`: the lines Arrow takes (indices in the batch), `data` their concatenation; the batch's
+        other lines go to the row path."""
         plan, fmt = self.plan, self.plan.fmt
+        if not keep:
+            return Result([], 0, list(range(len(batch))))
+        lines = batch if len(keep) == len(batch) else [batch[i] for i in keep]
         text = _lines_array(lines, data)
         n = len(text)
         odd = pc.match_substring_regex(text, _BLANK)
@@ -395,7 +397,10 @@ class _Batcher:
                     early = pc.less(times, pa.scalar(self.now - config.max_age, TIMESTAMP))
                     ok = pc.and_(ok, pc.invert(pc.fill_null(early, False)))
             else:  # an ISO or epoch text the timestamp rule parses: the JSON path's check
-                times, rejected = event_times(cols["timestamp"], self.now, plan.rules)
+                stamps = cols["timestamp"]
+                if fmt.timestamp is ts.iso:  # log4j's comma before the fraction, as `ts.iso` reads it
+                    stamps = pc.replace_substring(stamps, ",", ".", max_replacements=1)
+                times, rejected = event_times(stamps, self.now, plan.rules)
                 if rejected:
                     ok = pc.and_(ok, pc.invert(pc.is_in(pa.array(range(n)), pa.array(rejected))))
             cols["timestamp"] = times
@@ -408,9 +413,18 @@ class _Batcher:
             cols.update(plan.post(cols))
         ok = self._validate(cols, ok)
         ok = pc.fill_null(ok, False)
-        slow_at = pc.indices_nonzero(pc.invert(ok)).to_pylist() if not pc.all(ok).as_py() else []
-        slow = [keep[i] for i in slow_at]
-        rows = n - len(slow)
+        joined = 0
+        if fmt.multiline:
+            continues = pc.fill_null(pc.and_(pc.invert(found.is_valid()), pc.invert(odd)), False)
+            ok, slow, joined = self._records(batch, lines, keep, cols, ok, continues)
+            rows = pc.sum(pc.cast(ok, pa.int64())).as_py() or 0
+        else:
+            bad = pc.indices_nonzero(pc.invert(ok)).to_pylist() if not pc.all(ok).as_py() else []
+            slow = [keep[i] for i in bad]
+            if n < len(batch):
+                kept = set(keep)
+                slow = sorted(slow + [i for i in range(len(batch)) if i not in kept])
+            rows = n - len(bad)
         if rows == 0:
             return Result([], 0, slow)
         names = list(cols)  # columns that hold only nulls are dropped by the writer, as for the row path
@@ -421,10 +435,64 @@ class _Batcher:
             pa.repeat(pa.scalar(self.name), n),
         ]
         out = pa.Table.from_arrays([*(cols[c] for c in names), *lineage], names=[*names, *LINEAGE])
-        if slow:
+        if rows < n:
             out = out.filter(ok)
         times = out.column("timestamp").combine_chunks() if "timestamp" in names else None
-        return by_day(out, times, self.now, slow)
+        result = by_day(out, times, self.now, slow)
+        result.joined = joined
+        return result
+
+    def _records(
+        self, batch: list[Any], lines: list[bytes], keep: list[int], cols: Columns, ok: pa.Array, continues: pa.Array
+    ) -> tuple[pa.Array, list[int], int]:
+        """Multi-line formats: continuation lines joined to the record above, as `Format.records` joins them.
+
+        A line this path parsed and validated certainly starts a record; a printable line the pattern does
+        not match certainly continues one. A record is joined here when it starts with the one and goes on
+        with the others only; every other stretch of lines, from a certain start to the next, goes to the
+        row path whole (the batch begins at a record start: `_aligned`), so it is judged as in one pass.
+        Returns the rows kept, the batch's lines for the row path, and how many lines were joined.
+        """
+        n = len(batch)
+        if len(keep) == n and pc.all(ok).as_py():
+            return ok, [], 0
+        starts = bytearray(n)  # 1: a certain start, 2: a certain continuation, 0: the row path decides
+        where = dict(zip(keep, range(len(keep)), strict=True)) if len(keep) < n else None
+        for k in pc.indices_nonzero(ok).to_pylist():
+            starts[keep[k]] = 1
+        for k in pc.indices_nonzero(continues).to_pylist():
+            starts[keep[k]] = 2
+        limit = self.plan.fmt.max_record_bytes
+        slow: list[int] = []
+        dropped: list[int] = []
+        owners: list[int] = []
+        tails: list[list[int]] = []
+        for run in _NOT_STARTS.finditer(starts):
+            owner = run.start() - 1  # the certain start above the stretch, if any
+            stretch = range(run.start(), run.end())
+            if (
+                owner >= 0
+                and b"\0" not in run.group()
+                and len(batch[owner]) + sum(len(batch[x]) + 1 for x in stretch) <= limit
+            ):
+                owners.append(owner if where is None else where[owner])
+                tails.append(list(stretch))
+            else:
+                if owner >= 0:
+                    slow.append(owner)
+                    dropped.append(owner if where is None else where[owner])
+                slow.extend(stretch)
+        if dropped:
+            ok = pc.and_(ok, pc.invert(pc.is_in(pa.array(range(len(ok))), pa.array(dropped))))
+        if owners:
+            heads = cols["message"].take(pa.array(owners)).to_pylist()
+            joined_text = [
+                "\n".join([head, *(batch[x].decode("ascii") for x in tail)])
+                for head, tail in zip(heads, tails, strict=True)
+            ]
+            mask = pc.is_in(pa.array(range(len(ok))), pa.array(owners))
+            cols["message"] = pc.replace_with_mask(cols["message"], mask, pa.array(joined_text, pa.string()))
+        return ok, sorted(slow), sum(map(len, tails))
 
     def _validate(self, cols: Columns, ok: pa.Array) -> pa.Array:
         """The rule set's required fields and level, as `RuleSet.validate` judges them."""
@@ -446,13 +514,69 @@ class _Batcher:
 
 def run(pipeline: Pipeline, plan: TextPlan, run: ObjectRun, batches: Iterator[Batch]) -> None:
     """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
-    drive(pipeline, run, _Batcher(plan, run.uri, run.now), _halves(batches) if pipeline.overlap else batches)
+    fmt = plan.fmt
+    if not fmt.multiline:
+        drive(pipeline, run, _Batcher(plan, run.uri, run.now), _halves(batches) if pipeline.overlap else batches)
+        return
+    aligned = _Aligned(fmt, batches)
+    ranges = _halves(iter(aligned), fmt) if pipeline.overlap else iter(aligned)
+    drive(pipeline, run, _Batcher(plan, run.uri, run.now), ranges)
+    if aligned.rest is not None:
+        pipeline.run_rows(run, fmt.records(aligned.rest))
 
 
-def _halves(batches: Iterator[Batch]) -> Iterator[Batch]:
-    """Each read in two: two worker threads on half a read each hold what one thread on a whole read would."""
+def _start_before(fmt: RegexFormat, lines: list[Any], end: int, lowest: int) -> int:
+    """The last line in `lines[lowest:end]` that certainly begins a record, else -1: the row path's own
+    test, from the end, where it usually succeeds at once."""
+    parse = fmt.parse_line
+    for i in range(end - 1, lowest - 1, -1):
+        line = lines[i]
+        if type(line) is not bytes or type(parse(line)) is dict:  # an over-long line also ends a record
+            return i
+    return -1
+
+
+class _Aligned:
+    """Batches cut where a record starts, so that none spans two (multi-line formats).
+
+    A batch's tail after its last record start waits for the next batch. A stretch with no record
+    start longer than `carry_bytes` (not a log of this format) ends the batches: `rest` then holds
+    the object's remaining lines for the row path, which reads them in one pass.
+    """
+
+    def __init__(self, fmt: RegexFormat, batches: Iterator[Batch]) -> None:
+        self.fmt, self.batches, self.carry_bytes = fmt, batches, CARRY_BYTES
+        self.rest: Iterator[tuple[int, Any]] | None = None
+
+    def __iter__(self) -> Iterator[Batch]:
+        carry: list[Any] = []
+        at = size = 0
+        for first, lines in self.batches:
+            cut = _start_before(self.fmt, lines, len(lines), 0 if carry else 1)
+            if cut < 0:  # no record starts here: all of it continues what came before
+                if not carry:
+                    at = first
+                carry.extend(lines)
+                size += sum(len(x) if type(x) is bytes else 0 for x in lines)
+                if size > self.carry_bytes:
+                    self.rest = chain(enumerate(carry, at), lines_of(self.batches))
+                    return
+                continue
+            if carry or cut:
+                yield (at if carry else first), carry + lines[:cut]
+            carry, at = lines[cut:], first + cut
+            size = sum(len(x) if type(x) is bytes else 0 for x in carry)
+        if carry:
+            yield at, carry
+
+
+def _halves(batches: Iterator[Batch], fmt: RegexFormat | None = None) -> Iterator[Batch]:
+    """Each read in two: two worker threads on half a read each hold what one thread on a whole read would.
+    Multi-line formats are cut where a record starts."""
     for first, lines in batches:
         half = len(lines) // 2
+        if fmt is not None and half:
+            half = max(_start_before(fmt, lines, half + 1, 1), 0)
         if half:
             yield first, lines[:half]
         yield first + half, lines[half:]
