@@ -37,7 +37,7 @@ from loglake.formats import (
 )
 from loglake.formats.base import Parsed
 from loglake.formats.jsonl import JsonLines
-from loglake.formats.reader import Batch, Window, count_lines, line_boundaries
+from loglake.formats.reader import Batch, Window, count_lines, line_boundaries, record_boundaries
 from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, get_field
 from loglake.rules.probe import Probe
@@ -434,9 +434,12 @@ class Pipeline:
                 if compression != "none":
                     return None
                 fmt, _ = self.formats.choose(ref.key, iter_line_batches(stream, ref.uri, proc.max_line_bytes))
-                if not fmt.splittable:
+                if fmt.splittable:
+                    cuts = line_boundaries(raw, info.size, parts)
+                elif fmt.splittable_at_records:
+                    cuts = record_boundaries(raw, info.size, parts, fmt.starts_whole_record, proc.max_line_bytes)
+                else:
                     return None
-                cuts = line_boundaries(raw, info.size, parts)
         except (LogLakeError, OSError):
             return None
         if len(cuts) < 3:

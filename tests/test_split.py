@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from loglake.cli import main
 from loglake.config import ProcessingConfig, Settings
 from loglake.errors import ObjectError
-from loglake.formats.reader import Window, count_lines, iter_line_batches, line_boundaries
+from loglake.formats.reader import Window, count_lines, iter_line_batches, line_boundaries, record_boundaries
 from loglake.lake import Lake
 from loglake.parallel import process_parallel
 from loglake.query.duckdb_engine import DuckDBEngine
@@ -176,8 +176,8 @@ def test_objects_that_cannot_be_split_are_processed_whole(tmp_path: Path) -> Non
     folder.mkdir()
     (folder / "app.jsonl.gz").write_bytes(gzip.compress(data))  # no byte ranges inside gzip
     (folder / "small.jsonl").write_bytes(data[: SPLIT // 2])
-    trace = b"2025-07-21 10:00:00,123 ERROR [main] boom\n\tat a.b(C.java:1)\n" * 3000
-    (folder / "app.log").write_bytes(trace)  # a multi-line format
+    pretty = b"".join(b'{\n  "level": "info",\n  "n": %d\n}\n' % i for i in range(3000))
+    (folder / "app.log").write_bytes(pretty)  # pretty-printed JSON: records of many lines, read as a whole
     lake = Lake.open(_settings(tmp_path / "lake"))
     lake.init()
     pipeline = lake.pipeline()
@@ -187,6 +187,55 @@ def test_objects_that_cannot_be_split_are_processed_whole(tmp_path: Path) -> Non
     (folder / "big.jsonl").write_bytes(data)
     assert pipeline.plan_split(ObjectRef(storage, "big.jsonl"), 1) is None
     assert pipeline.plan_split(ObjectRef(storage, "big.jsonl"), 2) is not None
+
+
+def _log4j(n: int, seed: int = 3) -> bytes:
+    """log4j with stack traces, and lines the row path has to place (non-ASCII, blank, an impossible date)."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        out.append(f"2025-07-{21 + i % 3} 10:{i % 60:02d}:00,{i % 1000:03d} INFO [main] app.Service - job {i}".encode())
+        if rnd.random() < 0.05:
+            out += [b"java.lang.IllegalStateException: boom"] + [b"\tat app.Frame.run(Frame.java:42)"] * rnd.randrange(
+                9
+            )
+        if rnd.random() < 0.01:
+            out.append(
+                rnd.choice([b"", "\tat caf\u00e9.Main(Main.java:1)".encode(), b"2025-02-30 10:00:00,000 INFO x"])
+            )
+    return b"\n".join(out) + b"\n"
+
+
+def test_a_multiline_object_is_split_where_records_start(tmp_path: Path) -> None:
+    """Stack traces never straddle two ranges: each range begins with a record's first line, so the split run
+    joins every trace as the whole-object run does."""
+    src = tmp_path / "src" / "app.log"
+    src.parent.mkdir()
+    src.write_bytes(_log4j(4000))
+    lake = Lake.open(_settings(tmp_path / "plan"))
+    lake.init()
+    split = lake.pipeline().plan_split(ObjectRef(LocalStorage(str(src.parent)), src.name), 4)
+    assert split is not None and split.fmt == "log4j" and len(split.ranges) == 4
+    data = src.read_bytes()
+    for start, _ in split.ranges[1:]:
+        assert data[start - 1 : start] == b"\n" and data[start : start + 4] == b"2025"
+    [whole] = _run(tmp_path / "one", src, 1)
+    [two] = _run(tmp_path / "two", src, 2)
+    keys = ("status", "lines", "processed", "errors", "blank", "joined", "errors_by_reason")
+    assert {k: getattr(two, k) for k in keys} == {k: getattr(whole, k) for k in keys}
+    assert whole.joined > 0 and whole.blank > 0
+    for zone in ("processed", "errors"):
+        assert _rows(tmp_path / "two", zone) == _rows(tmp_path / "one", zone)
+    assert any("-r1-" in p.name for p in (tmp_path / "two" / "processed").rglob("*.parquet"))
+
+
+def test_record_boundaries_without_a_record_start_keep_fewer_ranges() -> None:
+    starts = lambda line: line.startswith(b"START")  # noqa: E731
+    body = b"START a\n" + b"  more\n" * 5000 + b"START b\n" + b"x\n" * 10
+    cuts = record_boundaries(io.BytesIO(body), len(body), 4, starts, 100, scan=1000)
+    assert cuts == [0, len(body)]  # no record starts within 1,000 bytes of any cut
+    cuts = record_boundaries(io.BytesIO(body), len(body), 2, starts, 100)
+    assert cuts == [0, body.index(b"START b"), len(body)]
 
 
 def test_cli_jobs_splits_one_big_object(tmp_path: Path) -> None:

@@ -66,6 +66,15 @@ class Format(abc.ABC):
         """Records never span lines and no header is needed: byte ranges of an object parse alone."""
         return not self.multiline and type(self).records is Format.records
 
+    @property
+    def splittable_at_records(self) -> bool:
+        """Multi-line records: byte ranges parse alone when each begins where a record does."""
+        return self.multiline and type(self).records is Format.records and type(self)._multiline is Format._multiline
+
+    def starts_whole_record(self, line: bytes) -> bool:
+        """Does this line begin a record, whatever came before it (`_multiline`'s own test)?"""
+        return type(self.parse_line(line)) is dict
+
     @abc.abstractmethod
     def parse_line(self, line: bytes) -> Outcome:
         """One physical line → a record or a failure."""

@@ -6,7 +6,7 @@ import bz2
 import gzip
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -333,3 +333,26 @@ def line_boundaries(stream: BinaryIO, size: int, parts: int) -> list[int]:
             break
         cuts.append(at)
     return cuts if cuts[-1] == size else [*cuts, size]
+
+
+def record_boundaries(
+    stream: BinaryIO, size: int, parts: int, starts: Callable[[bytes], bool], max_line_bytes: int, scan: int = 8 << 20
+) -> list[int]:
+    """`line_boundaries` moved on to the next line that begins a record (multi-line formats), so that no
+    record spans two ranges; a cut with no record start in the `scan` bytes after it is dropped."""
+    cuts = [0]
+    for at in line_boundaries(stream, size, parts)[1:-1]:
+        stream.seek(at)
+        pos, whole = at, True  # whole: `pos` is where a line begins
+        while pos < size and pos - at <= scan:
+            line = stream.readline(max_line_bytes + 2)
+            if not line:
+                break
+            ends = line.endswith(b"\n")
+            if whole and ends and starts(line[:-2] if line.endswith(b"\r\n") else line[:-1]):
+                if pos > cuts[-1]:
+                    cuts.append(pos)
+                break
+            pos += len(line)
+            whole = ends
+    return [*cuts, size]
