@@ -33,18 +33,37 @@ class Result:
         """Lines joined into one of the rows (multi-line formats' continuation lines)."""
 
 
-def by_day(table: pa.Table, times: pa.Array | None, now: datetime, slow: list[int]) -> Result:
-    """A batch's valid rows split into `dt` partitions by event time (processing date when there is none)."""
-    n = len(table)
+def rows_at(n: int, rows: list[int]) -> pa.Array:
+    """A mask of `n` rows, true at `rows` (indices, any order)."""
+    return pc.is_in(pc.indices_nonzero(pa.repeat(True, n)), pa.array(rows, pa.uint64()))
+
+
+def by_day(
+    table: pa.Table, times: pa.Array | None, now: datetime, slow: list[int], keep: pa.Array | None = None
+) -> Result:
+    """A batch's valid rows split into `dt` partitions by event time (processing date when there is none).
+
+    `keep`: which rows are valid, when not all are — dropped in the same pass that splits the days,
+    instead of copying the whole table once more before."""
+    if keep is not None:
+        n = pc.sum(pc.cast(keep, pa.int64())).as_py() or 0
+        if n == len(table):
+            keep = None
+    else:
+        n = len(table)
     if n == 0:
         return Result([], 0, slow)
-    if times is None or times.null_count == n:
-        return Result([(now.date().isoformat(), table)], n, slow)
+    if times is None or times.null_count == len(times):
+        return Result([(now.date().isoformat(), table if keep is None else table.filter(keep))], n, slow)
     days = pc.fill_null(pc.cast(times, pa.date32()), now.date())
-    distinct = pc.unique(days)
+    distinct = pc.unique(days if keep is None else days.filter(keep))
     if len(distinct) == 1:
-        return Result([(distinct[0].as_py().isoformat(), table)], n, slow)
-    return Result([(day.as_py().isoformat(), table.filter(pc.equal(days, day))) for day in distinct], n, slow)
+        return Result([(distinct[0].as_py().isoformat(), table if keep is None else table.filter(keep))], n, slow)
+    parts = []
+    for day in distinct:
+        rows = pc.equal(days, day)
+        parts.append((day.as_py().isoformat(), table.filter(rows if keep is None else pc.and_(rows, keep))))
+    return Result(parts, n, slow)
 
 
 class Batcher(Protocol):

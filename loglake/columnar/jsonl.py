@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.columnar import Result, by_day, drive
+from loglake.columnar import Result, by_day, drive, rows_at
 from loglake.formats.jsonl import ArrowJson
 from loglake.formats.reader import Batch
 from loglake.records import TIMESTAMP, NotColumnar
@@ -98,12 +98,11 @@ class _Batcher:
             pa.repeat(pa.scalar(self.fmt), n),
         ]
         out = pa.Table.from_arrays([*arrays, *lineage], names=[*names, *LINEAGE])
+        valid = None
         if rejected:
             slow.extend(keep[r] for r in rejected)
-            mask = pc.invert(pc.is_in(pa.array(range(n)), pa.array(rejected)))
-            out = out.filter(mask)
-            times = out.column(at).combine_chunks() if times is not None else None
-        return by_day(out, times, self.now, slow)
+            valid = pc.invert(rows_at(n, rejected))
+        return by_day(out, times, self.now, slow, valid)
 
 
 def run(pipeline: Pipeline, probe: Probe, run: ObjectRun, batches: Iterator[Batch]) -> None:

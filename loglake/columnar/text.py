@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.columnar import Result, by_day, drive
+from loglake.columnar import Result, by_day, drive, rows_at
 from loglake.formats import builtin
 from loglake.formats import timestamps as ts
 from loglake.formats.base import RegexFormat
@@ -420,7 +420,7 @@ class _Batcher:
                     stamps = pc.replace_substring(stamps, ",", ".", max_replacements=1)
                 times, rejected = event_times(stamps, self.now, plan.rules)
                 if rejected:
-                    ok = pc.and_(ok, pc.invert(pc.is_in(pa.array(range(n)), pa.array(rejected))))
+                    ok = pc.and_(ok, pc.invert(rows_at(n, rejected)))
             cols["timestamp"] = times
         if plan.level is not None:
             for name, col in plan.level(cols).items():
@@ -453,10 +453,7 @@ class _Batcher:
             pa.repeat(pa.scalar(self.name), n),
         ]
         out = pa.Table.from_arrays([*(cols[c] for c in names), *lineage], names=[*names, *LINEAGE])
-        if rows < n:
-            out = out.filter(ok)
-        times = out.column("timestamp").combine_chunks() if "timestamp" in names else None
-        result = by_day(out, times, self.now, slow)
+        result = by_day(out, cols.get("timestamp"), self.now, slow, ok if rows < n else None)
         result.joined = joined
         return result
 
@@ -501,14 +498,14 @@ class _Batcher:
                     dropped.append(owner if where is None else where[owner])
                 slow.extend(stretch)
         if dropped:
-            ok = pc.and_(ok, pc.invert(pc.is_in(pa.array(range(len(ok))), pa.array(dropped))))
+            ok = pc.and_(ok, pc.invert(rows_at(len(ok), dropped)))
         if owners:
             heads = cols["message"].take(pa.array(owners)).to_pylist()
             joined_text = [
                 "\n".join([head, *(batch[x].decode("ascii") for x in tail)])
                 for head, tail in zip(heads, tails, strict=True)
             ]
-            mask = pc.is_in(pa.array(range(len(ok))), pa.array(owners))
+            mask = rows_at(len(ok), owners)
             cols["message"] = pc.replace_with_mask(cols["message"], mask, pa.array(joined_text, pa.string()))
         return ok, sorted(slow), sum(map(len, tails))
 
@@ -526,7 +523,7 @@ class _Batcher:
         if probe.level and probe.level in cols and cols[probe.level].type == pa.string():
             cols[probe.level], rejected = levels(cols[probe.level], probe.levels)
             if rejected:
-                ok = pc.and_(ok, pc.invert(pc.is_in(pa.array(range(len(ok))), pa.array(rejected))))
+                ok = pc.and_(ok, pc.invert(rows_at(len(ok), rejected)))
         return ok
 
 
