@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from loglake.catalog.compact import Rewrite, take_out
 from loglake.catalog.local import LocalCatalog
 from loglake.columnar import jsonl as columnar_jsonl
 from loglake.columnar import text as columnar_text
+from loglake.columnar.jsonl import SharedRead
 from loglake.columnar.text import TextPlan
 from loglake.config import Settings
 from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
@@ -58,6 +59,9 @@ from loglake.sinks.commit import (
 from loglake.sources import ObjectRef
 from loglake.storage import ObjectInfo, Storage
 from loglake.transform import Flattener, partition_of
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -151,6 +155,8 @@ class ObjectRun:
     summary: Summary
     valid: ZoneWriter
     invalid: ZoneWriter
+    shared: SharedRead | None = None
+    """A group's small object: JSON Lines read by Arrow together with the group's others."""
 
 
 def _fingerprint(info: ObjectInfo) -> dict[str, Any]:
@@ -313,7 +319,9 @@ class Pipeline:
             return self.fail(att)
         return self.complete(att, valid.finish() + invalid.finish())
 
-    def _read_whole(self, ref: ObjectRef, att: Attempt, valid: ZoneWriter, invalid: ZoneWriter) -> bool:
+    def _read_whole(
+        self, ref: ObjectRef, att: Attempt, valid: ZoneWriter, invalid: ZoneWriter, shared: SharedRead | None = None
+    ) -> bool:
         """The whole object into the writers. False: nothing of it can be kept (the writers are aborted)."""
         summary, uri, proc = att.summary, att.uri, self.settings.processing
         try:
@@ -325,7 +333,7 @@ class Pipeline:
                 )
                 batches = iter_line_batches(stream, uri, proc.max_line_bytes)
                 fmt, batches = self.formats.choose(ref.key, batches)
-                self.read(ObjectRun(fmt, uri, att.now, summary, valid, invalid), batches)
+                self.read(ObjectRun(fmt, uri, att.now, summary, valid, invalid, shared), batches)
             summary.bytes = info.size
         except (ObjectError, ObjectNotFound) as exc:
             summary.status = "failed"
@@ -616,6 +624,9 @@ class Group:
         self.summaries: list[Summary] = []
         self.sids: set[str] = set()
         self.bytes = 0
+        self.read = SharedRead(pipeline)
+        self.waiting: list[tuple[Attempt, ZoneWriter, ZoneWriter]] = []
+        """Members read, whose JSON Lines wait for Arrow (`read`) before their rows are handed over."""
 
     def fits(self, ref: ObjectRef) -> bool:
         """Room for one more? (The same object twice would put its rows in the same files twice.)"""
@@ -631,25 +642,45 @@ class Group:
         att = pipeline.begin(ref)
         self.sids.add(att.sid)
         valid, invalid = pipeline.writers(att)
-        if not pipeline._read_whole(ref, att, valid, invalid):
+        if not pipeline._read_whole(ref, att, valid, invalid, self.read):
+            self.read.discard(att.summary)
             self.summaries.append(pipeline.fail(att))
             return
         self.bytes += att.summary.bytes
-        own = []
-        for writer, shared in ((valid, self.valid), (invalid, self.invalid)):
-            tables, files = writer.drain()
-            own += files
-            for dt, parts in tables.items():
-                for table in parts:
-                    shared.add_owned(dt, table, att.sid)
-        att.summary.seconds = round(time.perf_counter() - att.started, 6)
-        self.members.append(_Member(att, own))
+        att.summary.seconds = time.perf_counter() - att.started  # its share of `_settle` is added there
+        self.waiting.append((att, valid, invalid))
         self.summaries.append(att.summary)
+        if self.read.full():
+            self._settle()
+
+    def _settle(self) -> None:
+        """The Arrow work the waiting members' lines wait for, then every waiting member's rows into the
+        shared writers, marked as its own."""
+
+        def place(dt: str, table: pa.Table, owners: list[tuple[ObjectRun, int]]) -> None:
+            self.valid.add_shared(dt, table, [(source_id(run.uri), rows) for run, rows in owners])
+
+        started = time.perf_counter()
+        self.read.flush(place)
+        for att, valid, invalid in self.waiting:
+            own = []
+            for writer, shared in ((valid, self.valid), (invalid, self.invalid)):
+                tables, files = writer.drain()
+                own += files
+                for dt, parts in tables.items():
+                    for table in parts:
+                        shared.add_owned(dt, table, att.sid)
+            self.members.append(_Member(att, own))
+        share = (time.perf_counter() - started) / max(len(self.waiting), 1)
+        for att, _, _ in self.waiting:
+            att.summary.seconds = round(att.summary.seconds + share, 6)
+        self.waiting = []
 
     def commit(self) -> list[Summary]:
         """One journal for every member; a failure here (I/O) fails the members, never half-commits them."""
         pipeline = self.pipeline
         try:
+            self._settle()
             if self.members:
                 pipeline._note_catalog(*commit_group(pipeline.lake, self._journal()))
         except Exception as exc:

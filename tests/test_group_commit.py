@@ -375,3 +375,81 @@ def test_an_io_error_after_the_journal_leaves_the_commit_to_recovery(
     for summary in members:
         manifest = commit_mod.read_manifest(lake.storage, commit_mod.source_id(summary.source_uri))
         assert manifest is not None and manifest["state"] == "committed" and "failure" not in manifest
+
+
+def _alone_and_grouped(tmp_path: Path, src: Path) -> tuple[Lake, Lake, list[Summary], list[Summary]]:
+    grouped, alone = _lake(tmp_path / "grouped"), _lake(tmp_path / "alone", group_object_bytes=0)
+    got, want = _run(grouped, src), _run(alone, src)
+    keys = ("source_uri", "status", "lines", "processed", "errors", "blank", "errors_by_reason", "error")
+    assert [{k: getattr(s, k) for k in keys} for s in got] == [{k: getattr(s, k) for k in keys} for s in want]
+    for zone in ("processed", "errors"):
+        assert _table(grouped, zone) == _table(alone, zone)
+    return grouped, alone, got, want
+
+
+def test_a_groups_json_lines_are_read_by_arrow_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What makes small objects cheap: one Arrow read for many objects (~1 MiB of lines), not one each."""
+    from loglake.formats.jsonl import ArrowJson
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(40):
+        lines = [rec(n=i, k=j, timestamp=f"2025-07-{21 + (i + j) % 3}T10:00:00Z") for j in range(5)]
+        # An epoch time (the row path's, after the read), a lower-case level (normalised in Arrow), bad JSON.
+        lines += [rec(timestamp="1753084800"), rec(level="info"), b"not json"]
+        (src / f"o{i:02d}.jsonl").write_bytes(jl(*lines))
+    reads = 0
+    real_read = ArrowJson.read
+
+    def counting(self: ArrowJson, lines: list[bytes]) -> Any:
+        nonlocal reads
+        reads += 1
+        return real_read(self, lines)
+
+    monkeypatch.setattr(ArrowJson, "read", counting)
+    _, _, got, _ = _alone_and_grouped(tmp_path, src)
+    grouped_reads = reads - 40  # the objects processed alone: one read each
+    assert grouped_reads == 1
+    assert all(s.processed == 7 and s.errors == 1 for s in got)
+
+
+def test_objects_arrow_cannot_read_together_are_read_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field that is a number in one object and text in the next; and small reads (several per group)."""
+    from loglake.columnar.jsonl import SharedRead
+
+    monkeypatch.setattr(SharedRead, "LIMIT", 300)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(9):
+        value: Any = i if i % 2 else f"v{i}"
+        (src / f"o{i}.jsonl").write_bytes(jl(*(rec(v=value, n=j) for j in range(4)), rec(v={"nested": i})))
+    _, _, got, _ = _alone_and_grouped(tmp_path, src)
+    assert [s.processed for s in got] == [5] * 9
+
+
+def test_a_group_spanning_midnight_dates_timeless_rows_by_each_objects_own_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows without an event time are partitioned by their object's processing date, read together or not."""
+    from datetime import datetime
+
+    real_begin = Pipeline.begin
+    started = 0
+
+    def begin(self: Pipeline, ref: ObjectRef) -> Any:
+        nonlocal started
+        att = real_begin(self, ref)
+        att.now = datetime(2026, 3, 1, 23, 59, 59) if started % 2 == 0 else datetime(2026, 3, 2, 0, 0, 1)
+        started += 1
+        return att
+
+    monkeypatch.setattr(Pipeline, "begin", begin)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        (src / f"o{i}.jsonl").write_bytes(jl({"level": "INFO", "message": f"no time {i}"}, rec(n=i)))
+    lake = _lake(tmp_path / "lake")
+    got = _run(lake, src)
+    assert [s.processed for s in got] == [2] * 4
+    rows = query(lake, "SELECT source_uri, dt FROM processed_logs WHERE timestamp IS NULL ORDER BY source_uri")
+    assert [r["dt"] for r in rows] == ["2026-03-01", "2026-03-02", "2026-03-01", "2026-03-02"]

@@ -78,26 +78,26 @@ class Batcher(Protocol):
         """On the worker thread; whatever it cannot do exactly comes back in `Result.slow`."""
 
 
+def land(pipeline: Pipeline, run: ObjectRun, result: Result, first: int, lines: list[Any], rest: list[int]) -> None:
+    """A batch's Arrow rows into the run's writers and counts; its other lines through the row path."""
+    summary = run.summary
+    for dt, table in result.parts:
+        run.valid.add_table(dt, table)
+    summary.lines += result.rows + result.joined
+    summary.processed += result.rows
+    summary.joined += result.joined
+    slow = sorted(rest + result.slow) if result.slow else rest  # disjoint: the worker only had kept lines
+    if slow:
+        pipeline.run_rows(run, run.fmt.records((first + i, lines[i]) for i in slow))
+
+
 def drive(pipeline: Pipeline, run: ObjectRun, batcher: Batcher, batches: Iterator[Batch]) -> None:
     """Adds to the summary's counts, like the row path it calls for the lines the batcher does not take."""
-    fmt, summary = run.fmt, run.summary
-
-    def land(result: Result, first: int, lines: list[Any], rest: list[int]) -> None:
-        for dt, table in result.parts:
-            run.valid.add_table(dt, table)
-        summary.lines += result.rows + result.joined
-        summary.processed += result.rows
-        summary.joined += result.joined
-        slow = sorted(rest + result.slow) if result.slow else rest  # disjoint: the worker only had kept lines
-        if slow:
-            records = fmt.records((first + i, lines[i]) for i in slow)
-            pipeline.run_rows(run, records)
-
     split, columns = batcher.split, batcher.columns
     if not pipeline.overlap:
         for first, lines in batches:
             keep, rest = split(lines)
-            land(columns(first, lines, keep), first, lines, rest)
+            land(pipeline, run, columns(first, lines, keep), first, lines, rest)
         return
     # `depth` worker threads on the batches while the next is read (one more waits its turn); results
     # land in order. The thread count is what keeps one process within its memory budget.
@@ -109,8 +109,8 @@ def drive(pipeline: Pipeline, run: ObjectRun, batcher: Batcher, batches: Iterato
             pending.append((pool.submit(columns, first, lines, keep), first, lines, rest))
             if len(pending) > batcher.depth:
                 job = pending.popleft()
-                land(job[0].result(), *job[1:])
+                land(pipeline, run, job[0].result(), *job[1:])
     finally:
         while pending:
             job = pending.popleft()
-            land(job[0].result(), *job[1:])
+            land(pipeline, run, job[0].result(), *job[1:])

@@ -9,13 +9,17 @@ handed whole to the row path.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.columnar import Result, by_day, drive, rows_at
+from loglake.columnar import Result, by_day, drive, land, rows_at
 from loglake.formats.jsonl import ArrowJson
 from loglake.formats.reader import Batch
 from loglake.records import TIMESTAMP, NotColumnar
@@ -27,7 +31,7 @@ from loglake.transform.columnar import flatten_table
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from loglake.pipeline import ObjectRun, Pipeline
+    from loglake.pipeline import ObjectRun, Pipeline, Summary
 
 
 def _utf8_lines(lines: list[bytes], keep: list[int]) -> tuple[list[int], list[int]]:
@@ -68,18 +72,39 @@ class _Batcher:
             return Result([], 0, keep)
 
     def _columns(self, first: int, lines: list[bytes], keep: list[int]) -> Result:
-        slow: list[int] = []
-        good = [lines[i] for i in keep]
-        if not all(map(bytes.isascii, good)):
-            keep, slow = _utf8_lines(lines, keep)
-            good = [lines[i] for i in keep]
+        keep, slow = self.readable(lines, keep)
         if not keep:
             return Result([], 0, slow)
-        table = self.reader.read(good)
+        n = len(keep)
+        lineage = [
+            pa.repeat(pa.scalar(self.now, TIMESTAMP), n),
+            pa.repeat(pa.scalar(self.uri), n),
+            pc.add(pa.array(keep, pa.int64()), first),
+            pa.repeat(pa.scalar(self.fmt), n),
+        ]
+        out, times, rejected = self.table(self.reader, [lines[i] for i in keep], lineage)
+        valid = None
+        if rejected:
+            slow.extend(keep[r] for r in rejected)
+            valid = pc.invert(rows_at(n, rejected))
+        return by_day(out, times, self.now, slow, valid)
+
+    @staticmethod
+    def readable(lines: list[bytes], keep: list[int]) -> tuple[list[int], list[int]]:
+        """The kept lines Arrow may read, and those with bad UTF-8 (the row path names it)."""
+        if all(lines[i].isascii() for i in keep):
+            return keep, []
+        return _utf8_lines(lines, keep)
+
+    def table(
+        self, reader: ArrowJson, good: list[bytes], lineage: list[pa.Array]
+    ) -> tuple[pa.Table, pa.Array | None, list[int]]:
+        """Lines → the output table with its lineage columns, its event times, and the rows (positions) that
+        the row path must judge after all (an unusual time or level)."""
+        table = reader.read(good)
         names, arrays = flatten_table(table, self.separator, self.max_depth)
         times: pa.Array | None = None
         rejected: list[int] = []
-        at = -1
         # The probe let only text or null through for these two top-level fields: flattened, they are text.
         if self.ts_field in table.schema.names:
             at = names.index(self.ts_field)
@@ -89,25 +114,130 @@ class _Batcher:
             where = names.index(self.level_field)
             arrays[where], bad_levels = levels(arrays[where], self.levels)
             rejected = sorted(set(rejected).union(bad_levels)) if bad_levels else rejected
-        n = len(keep)
-        line_numbers = pc.add(pa.array(keep, pa.int64()), first)
-        lineage = [
-            pa.repeat(pa.scalar(self.now, TIMESTAMP), n),
-            pa.repeat(pa.scalar(self.uri), n),
-            line_numbers,
-            pa.repeat(pa.scalar(self.fmt), n),
-        ]
-        out = pa.Table.from_arrays([*arrays, *lineage], names=[*names, *LINEAGE])
+        return pa.Table.from_arrays([*arrays, *lineage], names=[*names, *LINEAGE]), times, rejected
+
+
+@dataclass
+class _Pending:
+    run: ObjectRun
+    batcher: _Batcher
+    first: int
+    lines: list[bytes]
+    keep: list[int]
+
+
+MEMBER = "__member"
+
+
+class SharedRead:
+    """The probed lines of a group's small objects, read by Arrow together (group commit).
+
+    Per small object Arrow's reader, flattening and the time and level kernels cost about a millisecond
+    whatever its size; read together, a group's objects pay it once per `LIMIT` bytes. Rows stay each
+    object's own (its lineage, its counts, its reasons); the group's shared files learn whose rows they
+    hold. Where the objects cannot be read as one (types that conflict, a group spanning midnight,
+    whose rows without a time take their own processing date), each is read alone, as without a group.
+    """
+
+    LIMIT = 1 << 20
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.pending: list[_Pending] = []
+        self.bytes = 0
+
+    def add(self, run: ObjectRun, batcher: _Batcher, first: int, lines: list[Any], keep: list[int]) -> None:
+        self.pending.append(_Pending(run, batcher, first, lines, keep))
+        self.bytes += sum(len(lines[i]) for i in keep)
+
+    def full(self) -> bool:
+        return self.bytes >= self.LIMIT
+
+    def discard(self, summary: Summary) -> None:
+        """An object that failed (known by its summary): nothing of it is kept."""
+        self.pending = [p for p in self.pending if p.run.summary is not summary]
+
+    def flush(self, place: Callable[[str, pa.Table, list[tuple[ObjectRun, int]]], None]) -> None:
+        """The Arrow work for everything pending. Rows read together go to `place(dt, table, owners)`, owners
+        being (object, rows) in the table's order; the rest lands in each object's own writers."""
+        pending, self.pending, self.bytes = self.pending, [], 0
+        if not pending:
+            return
+        together = None
+        if len(pending) > 1 and len({p.run.now.date() for p in pending}) == 1:
+            try:
+                together = self._together(pending)
+            except (NotColumnar, pa.ArrowException):
+                together = None
+        if together is None:
+            for p in pending:
+                land(self.pipeline, p.run, p.batcher.columns(p.first, p.lines, p.keep), p.first, p.lines, [])
+            return
+        parts, counts, slow = together
+        for dt, table, owners in parts:
+            place(dt, table, [(pending[i].run, rows) for i, rows in owners])
+        for p, rows, lines in zip(pending, counts, slow, strict=True):
+            p.run.summary.lines += rows
+            p.run.summary.processed += rows
+            land(self.pipeline, p.run, Result([], 0, []), p.first, p.lines, sorted(lines))
+
+    def _together(
+        self, pending: list[_Pending]
+    ) -> tuple[list[tuple[str, pa.Table, list[tuple[int, int]]]], list[int], list[list[int]]]:
+        """(dt, table, [(pending index, rows)]) per partition, rows read per object, lines for the row path."""
+        good: list[bytes] = []
+        kept: list[list[int]] = []
+        slow: list[list[int]] = []
+        lineage: list[list[pa.Array]] = [[], [], [], [], []]
+        for index, p in enumerate(pending):
+            keep, bad = _Batcher.readable(p.lines, p.keep)
+            kept.append(keep)
+            slow.append(bad)
+            good += [p.lines[i] for i in keep]
+            n = len(keep)
+            lineage[0].append(pa.repeat(pa.scalar(p.run.now, TIMESTAMP), n))
+            lineage[1].append(pa.repeat(pa.scalar(p.run.uri), n))
+            lineage[2].append(pc.add(pa.array(keep, pa.int64()), p.first))
+            lineage[3].append(pa.repeat(pa.scalar(p.batcher.fmt), n))
+            lineage[4].append(pa.repeat(pa.scalar(index, pa.int32()), n))
+        if not good:
+            return [], [0] * len(pending), slow
+        batcher = pending[0].batcher
+        reader = ArrowJson(self.pipeline.json_schemas.get(batcher.fmt))
+        columns = [pa.concat_arrays(parts) for parts in lineage]
+        out, times, rejected = batcher.table(reader, good, columns[:4])
+        out = out.append_column(MEMBER, columns[4])
         valid = None
         if rejected:
-            slow.extend(keep[r] for r in rejected)
-            valid = pc.invert(rows_at(n, rejected))
-        return by_day(out, times, self.now, slow, valid)
+            starts = list(accumulate((len(k) for k in kept), initial=0))
+            for r in rejected:
+                index = bisect_right(starts, r) - 1
+                slow[index].append(kept[index][r - starts[index]])
+            valid = pc.invert(rows_at(len(good), rejected))
+        result = by_day(out, times, batcher.now, [], valid)
+        counts = [0] * len(pending)
+        parts = []
+        for dt, table in result.parts:
+            owners = []
+            runs = pc.value_counts(table.column(MEMBER).combine_chunks())  # in order of the rows: members are sorted
+            for index, rows in zip(runs.field("values").to_pylist(), runs.field("counts").to_pylist(), strict=True):
+                owners.append((index, rows))
+                counts[index] += rows
+            parts.append((dt, table.drop_columns([MEMBER]), owners))
+        self.pipeline.json_schemas[batcher.fmt] = reader.schema  # type: ignore[assignment]
+        return parts, counts, slow
 
 
 def run(pipeline: Pipeline, probe: Probe, run: ObjectRun, batches: Iterator[Batch]) -> None:
     """Adds to the summary's counts, like the row path it calls for the lines it does not take."""
     batcher = _Batcher(pipeline, pipeline.rules_for(run.fmt), probe, run.uri, run.fmt.name, run.now)
+    if run.shared is not None:  # a group's small object: its Arrow work waits for the group's others
+        for first, lines in batches:
+            keep, rest = batcher.split(lines)
+            if keep:
+                run.shared.add(run, batcher, first, lines, keep)
+            land(pipeline, run, Result([], 0, []), first, lines, rest)
+        return
     drive(pipeline, run, batcher, batches)
     if batcher.reader.schema is not None:
         pipeline.json_schemas[run.fmt.name] = batcher.reader.schema

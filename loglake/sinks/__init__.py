@@ -216,6 +216,12 @@ class SharedWriter(ZoneWriter):
         """owner → {file key: rows}"""
         self._keys: list[str] = []
 
+    def add_shared(self, dt: str, table: pa.Table, owners: list[tuple[str, int]]) -> None:
+        """Rows of several owners, each owner's together, in `owners`' order."""
+        if len(table):
+            self.owners.setdefault(dt, []).append(owners)
+            self.add_table(dt, table)
+
     def add_owned(self, dt: str, table: pa.Table, owner: str) -> None:
         if not len(table):
             return
