@@ -164,6 +164,9 @@ def _codec_errors() -> tuple[type[Exception], ...]:
     return (zstandard.ZstdError,)
 
 
+_CONTROL = bytes(b for b in range(0x20) if b not in TEXT_CONTROL_OK)
+
+
 def looks_binary(sample: bytes) -> bool:
     """True for data that is clearly not text: NULs or control bytes well beyond a stray one.
 
@@ -172,7 +175,7 @@ def looks_binary(sample: bytes) -> bool:
     if len(sample) < 256:
         return False
     nul = sample.count(0)
-    control = sum(1 for b in sample if b < 0x20 and b not in TEXT_CONTROL_OK)
+    control = len(sample) - len(sample.translate(None, _CONTROL))  # counted in C: this runs per object
     return nul / len(sample) > 0.01 or control / len(sample) > 0.05
 
 
