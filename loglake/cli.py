@@ -415,13 +415,14 @@ def _print_result(result: Any, fmt: str) -> None:
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the same as --format json).")
 @click.option("--no-save", is_flag=True, help="Do not save the result as CSV under query-results/.")
 @click.option(
     "--engine", type=click.Choice(["duckdb", "athena"]), default="duckdb", show_default=True, help="Where the SQL runs."
 )
 @click.pass_context
 @friendly
-def query(ctx: click.Context, sql: str, fmt: str, no_save: bool, engine: str) -> None:
+def query(ctx: click.Context, sql: str, fmt: str, as_json: bool, no_save: bool, engine: str) -> None:
     """Run read-only SQL over the catalog's tables (DuckDB).
 
     Tables are "log_analytics_db"."processed_logs" and "log_analytics_db"."errors_logs"; the
@@ -431,10 +432,13 @@ def query(ctx: click.Context, sql: str, fmt: str, no_save: bool, engine: str) ->
     \b
     Example:
       loglake query 'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level'
-      loglake query 'SELECT error_code, COUNT(*) FROM errors_logs GROUP BY 1' --format json
+      loglake query 'SELECT error_code, COUNT(*) FROM errors_logs GROUP BY 1' --json
       loglake --lake s3://my-processed-bucket query --engine athena 'SELECT * FROM errors_logs LIMIT 10'
     """
     from loglake.query.duckdb_engine import DuckDBEngine
+
+    if as_json:
+        fmt = "json"
 
     lake = _lake(ctx)
     if engine == "athena":

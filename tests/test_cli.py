@@ -152,5 +152,5 @@ def test_process_with_several_jobs_matches_one_job(cli, tmp_path: Path, lake_dir
     assert count == [{"n": 120, "objects": 6}]
     again = orjson.loads(cli("process", str(folder), "--json").stdout)
     assert again["totals"] == {**doc["totals"], "seconds": again["totals"]["seconds"]}
-    count = orjson.loads(cli("query", "SELECT count(*) AS n FROM processed_logs", "--format", "json").stdout)
+    count = orjson.loads(cli("query", "SELECT count(*) AS n FROM processed_logs", "--json").stdout)
     assert count == [{"n": 120}]
