@@ -49,3 +49,13 @@ class ObjectError(Terminal):
 
 class QueryError(Terminal):
     """A SQL statement was refused or failed."""
+
+
+def internal_error(exc: BaseException) -> str:
+    """What a summary says of a bug met on one object (never bad input), with the trace to report."""
+    import traceback
+
+    return (
+        f"internal error: {exc!r}; please report it with this trace: "
+        + "".join(traceback.format_exception(exc)[-3:]).strip()
+    )

@@ -10,7 +10,6 @@ import functools
 import itertools
 import re
 import time
-import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +25,7 @@ from loglake.columnar import text as columnar_text
 from loglake.columnar.jsonl import SharedRead
 from loglake.columnar.text import TextPlan
 from loglake.config import Settings
-from loglake.errors import LogLakeError, ObjectError, ObjectNotFound
+from loglake.errors import LogLakeError, ObjectError, ObjectNotFound, internal_error
 from loglake.formats import (
     Format,
     FormatRegistry,
@@ -119,13 +118,6 @@ class Attempt:
     summary: Summary
     started: float
     fingerprint: dict[str, Any] = field(default_factory=dict)
-
-
-def internal_error(exc: BaseException) -> str:
-    return (
-        f"internal error: {exc!r}; please report it with this trace: "
-        + "".join(traceback.format_exception(exc)[-3:]).strip()
-    )
 
 
 @dataclass
@@ -661,8 +653,13 @@ class Group:
             self.valid.add_shared(dt, table, [(source_id(run.uri), rows) for run, rows in owners])
 
         started = time.perf_counter()
-        self.read.flush(place)
+        failed = {id(run.summary) for run in self.read.flush(place)}
         for att, valid, invalid in self.waiting:
+            if id(att.summary) in failed:  # an internal error: nothing of it is kept, as for one object alone
+                valid.abort()
+                invalid.abort()
+                self.pipeline.fail(att)
+                continue
             own = []
             for writer, shared in ((valid, self.valid), (invalid, self.invalid)):
                 tables, files = writer.drain()

@@ -453,3 +453,47 @@ def test_a_group_spanning_midnight_dates_timeless_rows_by_each_objects_own_run(
     assert [s.processed for s in got] == [2] * 4
     rows = query(lake, "SELECT source_uri, dt FROM processed_logs WHERE timestamp IS NULL ORDER BY source_uri")
     assert [r["dt"] for r in rows] == ["2026-03-01", "2026-03-02", "2026-03-01", "2026-03-02"]
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_an_internal_error_in_a_groups_shared_read_fails_that_object_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, together: bool
+) -> None:
+    """A bug met on one object's rows (never bad input) fails that object, with nothing of it kept; the group's
+    other objects are committed."""
+    from loglake.columnar import jsonl as columnar_jsonl
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(5):
+        (src / f"o{i}.jsonl").write_bytes(jl(rec(n=i), rec(n=i, timestamp="1753084800")))
+    flushing = False
+    real_flush, real_land = columnar_jsonl.SharedRead.flush, columnar_jsonl.land
+
+    def flush(self: Any, place: Any) -> Any:
+        nonlocal flushing
+        flushing = True
+        try:
+            return real_flush(self, place)
+        finally:
+            flushing = False
+
+    def land(pipeline: Any, run: Any, *args: Any) -> None:
+        if flushing and run.uri.endswith("o2.jsonl"):
+            raise RuntimeError("a bug")
+        real_land(pipeline, run, *args)
+
+    monkeypatch.setattr(columnar_jsonl.SharedRead, "flush", flush)
+    monkeypatch.setattr(columnar_jsonl, "land", land)
+    if not together:
+        monkeypatch.setattr(columnar_jsonl.SharedRead, "_together", lambda self, pending: None)
+    lake = _lake(tmp_path / "lake")
+    got = _run(lake, src)
+    assert [s.status for s in got] == ["ok", "ok", "failed", "ok", "ok"]
+    assert "internal error" in (got[2].error or "") and "a bug" in (got[2].error or "")
+    rows = query(lake, "SELECT source_uri, n FROM processed_logs ORDER BY source_uri, source_line")
+    assert [(Path(r["source_uri"]).name, r["n"]) for r in rows] == [
+        (f"o{i}.jsonl", i) for i in (0, 0, 1, 1, 3, 3, 4, 4)
+    ]
+    manifest = commit_mod.read_manifest(lake.storage, commit_mod.source_id(got[2].source_uri))
+    assert manifest is not None and "a bug" in manifest["failure"]["error"]

@@ -9,6 +9,7 @@ handed whole to the row path.
 
 from __future__ import annotations
 
+import contextlib
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loglake.columnar import Result, by_day, drive, land, rows_at
+from loglake.errors import internal_error
 from loglake.formats.jsonl import ArrowJson
 from loglake.formats.reader import Batch
 from loglake.records import TIMESTAMP, NotColumnar
@@ -157,29 +159,50 @@ class SharedRead:
         """An object that failed (known by its summary): nothing of it is kept."""
         self.pending = [p for p in self.pending if p.run.summary is not summary]
 
-    def flush(self, place: Callable[[str, pa.Table, list[tuple[ObjectRun, int]]], None]) -> None:
+    def flush(self, place: Callable[[str, pa.Table, list[tuple[ObjectRun, int]]], None]) -> list[ObjectRun]:
         """The Arrow work for everything pending. Rows read together go to `place(dt, table, owners)`, owners
-        being (object, rows) in the table's order; the rest lands in each object's own writers."""
+        being (object, rows) in the table's order; the rest lands in each object's own writers.
+
+        Returns the objects that hit an internal error (their summary says which): none of their rows were
+        placed, and the caller drops what their own writers hold — as when an object fails alone."""
         pending, self.pending, self.bytes = self.pending, [], 0
-        if not pending:
-            return
+        failed: list[ObjectRun] = []
+
+        def guarded(p: _Pending, result: Result, slow: list[int]) -> bool:
+            try:
+                land(self.pipeline, p.run, result, p.first, p.lines, slow)
+            except Exception as exc:  # a bug, never bad input: this object fails, the others go on
+                p.run.summary.status, p.run.summary.error = "failed", internal_error(exc)
+                failed.append(p.run)
+                return False
+            return True
+
         together = None
         if len(pending) > 1 and len({p.run.now.date() for p in pending}) == 1:
-            try:
+            with contextlib.suppress(Exception):  # anything unforeseen: each object read alone decides
                 together = self._together(pending)
-            except (NotColumnar, pa.ArrowException):
-                together = None
         if together is None:
             for p in pending:
-                land(self.pipeline, p.run, p.batcher.columns(p.first, p.lines, p.keep), p.first, p.lines, [])
-            return
+                try:
+                    result = p.batcher.columns(p.first, p.lines, p.keep)
+                except Exception as exc:
+                    p.run.summary.status, p.run.summary.error = "failed", internal_error(exc)
+                    failed.append(p.run)
+                    continue
+                guarded(p, result, [])
+            return failed
         parts, counts, slow = together
+        lost = [i for i, p in enumerate(pending) if not guarded(p, Result([], 0, []), sorted(slow[i]))]
         for dt, table, owners in parts:
-            place(dt, table, [(pending[i].run, rows) for i, rows in owners])
-        for p, rows, lines in zip(pending, counts, slow, strict=True):
-            p.run.summary.lines += rows
-            p.run.summary.processed += rows
-            land(self.pipeline, p.run, Result([], 0, []), p.first, p.lines, sorted(lines))
+            if lost:
+                table = table.filter(pc.invert(pc.is_in(table.column(MEMBER), pa.array(lost, pa.int32()))))
+                owners = [(i, rows) for i, rows in owners if i not in lost]
+            place(dt, table.drop_columns([MEMBER]), [(pending[i].run, rows) for i, rows in owners])
+        for i, (p, rows) in enumerate(zip(pending, counts, strict=True)):
+            if i not in lost:
+                p.run.summary.lines += rows
+                p.run.summary.processed += rows
+        return failed
 
     def _together(
         self, pending: list[_Pending]
@@ -223,7 +246,7 @@ class SharedRead:
             for index, rows in zip(runs.field("values").to_pylist(), runs.field("counts").to_pylist(), strict=True):
                 owners.append((index, rows))
                 counts[index] += rows
-            parts.append((dt, table.drop_columns([MEMBER]), owners))
+            parts.append((dt, table, owners))
         self.pipeline.json_schemas[batcher.fmt] = reader.schema  # type: ignore[assignment]
         return parts, counts, slow
 
