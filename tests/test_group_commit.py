@@ -240,7 +240,7 @@ def test_jobs_two_gives_the_same_rows(tmp_path: Path) -> None:
         assert result.exit_code == 1, result.output  # bad lines and one broken object
         out[jobs] = json.loads(result.output)["totals"]
         assert len(_files(root)) <= 3 * int(jobs)
-    assert out["1"] == {**out["2"], "seconds": out["1"]["seconds"]}
+    assert out["1"] == {**out["2"], "seconds": out["1"]["seconds"]}, (out["1"], out["2"])
     lake1, lake2 = Lake.open(Settings(lake=str(tmp_path / "lake1"))), Lake.open(Settings(lake=str(tmp_path / "lake2")))
     assert _table(lake1) == _table(lake2)
 

@@ -120,5 +120,7 @@ def test_short_reads_and_chunk_edges_lose_no_line(raw_lines: list[bytes], bom: b
         return  # judged binary as a whole
     finally:
         reader.CHUNK = chunk
+    if not bom and raw_lines and raw_lines[0].startswith(b"\xef\xbb\xbf"):
+        raw_lines[0] = raw_lines[0][3:]  # the object starts with a BOM after all: it is read as one
     want = [line[:-1] if line.endswith(b"\r") else line for line in raw_lines]
     assert got == list(enumerate(want, 1))
