@@ -497,3 +497,36 @@ def test_an_internal_error_in_a_groups_shared_read_fails_that_object_alone(
     ]
     manifest = commit_mod.read_manifest(lake.storage, commit_mod.source_id(got[2].source_uri))
     assert manifest is not None and "a bug" in manifest["failure"]["error"]
+
+
+def test_time_windows_are_judged_from_each_objects_own_processing_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read together, two objects processed 30 s apart still judge `max_age` each from its own time."""
+    from datetime import datetime, timedelta
+
+    from loglake.config import RulesConfig
+
+    real_begin = Pipeline.begin
+
+    def begin(self: Pipeline, ref: ObjectRef) -> Any:
+        att = real_begin(self, ref)
+        att.now = datetime(2026, 3, 1, 12, 0, 30) if ref.key.endswith("late.jsonl") else datetime(2026, 3, 1, 12)
+        return att
+
+    monkeypatch.setattr(Pipeline, "begin", begin)
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("early.jsonl", "late.jsonl"):
+        (src / name).write_bytes(jl(*(rec(n=i, timestamp="2026-03-01T11:00:15Z") for i in range(3))))
+    lake = Lake.open(
+        Settings(
+            lake=str(tmp_path / "lake"),
+            processing=ProcessingConfig(fsync=False),
+            rules=RulesConfig(max_age=timedelta(hours=1)),
+        )
+    )
+    lake.init()
+    early, late = _run(lake, src)
+    assert (early.processed, early.errors) == (3, 0)  # 59:45 old when processed
+    assert (late.processed, late.errors) == (0, 3)  # 60:15 old

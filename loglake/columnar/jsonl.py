@@ -110,7 +110,8 @@ class _Batcher:
         # The probe let only text or null through for these two top-level fields: flattened, they are text.
         if self.ts_field in table.schema.names:
             at = names.index(self.ts_field)
-            times, rejected = event_times(arrays[at], self.now, self.rules)
+            # Each row's window from its own processing time: rows of several objects may be read together.
+            times, rejected = event_times(arrays[at], lineage[0], self.rules)
             arrays[at] = times
         if self.level_field in table.schema.names:
             where = names.index(self.level_field)

@@ -9,7 +9,7 @@ ever says "certainly valid" or "ask the row path"; it never rejects a line by it
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -107,11 +107,12 @@ class Probe:
         return cls(timestamp, tuple(required), level, levels)
 
 
-def event_times(column: pa.Array, now: datetime, rules: RuleSet) -> tuple[pa.Array, list[int]]:
+def event_times(column: pa.Array, now: datetime | pa.Array, rules: RuleSet) -> tuple[pa.Array, list[int]]:
     """The event-time column as naive UTC, and the rows whose time the row path must judge.
 
     Rows named are bad or unusual times (epochs, other ISO spellings, out of the window); the
-    rest are exactly what `parse_timestamp` would give.
+    rest are exactly what `parse_timestamp` would give. `now` may be a column: each row's own
+    processing time (rows of several objects read together), against which its window is judged.
     """
     if column.type != pa.string():  # not reached: the probe passes only text or null times
         return pa.nulls(len(column), TIMESTAMP), pc.indices_nonzero(column.is_valid()).to_pylist()
@@ -127,12 +128,18 @@ def event_times(column: pa.Array, now: datetime, rules: RuleSet) -> tuple[pa.Arr
         odd = pc.or_(odd, pc.and_(zoned.is_valid(), times.is_null()))
     config = rules.config
     if config.max_future is not None:
-        odd = pc.or_kleene(odd, pc.greater(times, pa.scalar(now + config.max_future, TIMESTAMP)))
+        odd = pc.or_kleene(odd, pc.greater(times, _shifted(now, config.max_future)))
     if config.max_age is not None:
-        odd = pc.or_kleene(odd, pc.less(times, pa.scalar(now - config.max_age, TIMESTAMP)))
+        odd = pc.or_kleene(odd, pc.less(times, _shifted(now, -config.max_age)))
     odd = pc.fill_null(odd, False)
     rejected = pc.indices_nonzero(odd).to_pylist() if pc.any(odd).as_py() else []
     return times, rejected
+
+
+def _shifted(now: datetime | pa.Array, by: timedelta) -> pa.Scalar | pa.Array:
+    if isinstance(now, datetime):
+        return pa.scalar(now + by, TIMESTAMP)
+    return pc.add(now, pa.scalar(by, pa.duration("us")))
 
 
 def _zoned(texts: pa.Array) -> pa.Array:

@@ -44,3 +44,18 @@ def test_event_times_are_parse_timestamps(values: list[str | None]) -> None:
         value = values[i]
         assert value is not None
         assert parse_timestamp(value) is None or value.strip() != value or value.isdigit()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(TIMES, st.integers(-90, 90)), min_size=1, max_size=12))
+def test_a_column_of_processing_times_judges_each_row_by_its_own(rows: list[tuple[str, int]]) -> None:
+    """Rows of several objects read together: each row's window is its own object's, as if read alone."""
+    from datetime import timedelta
+
+    rules = RuleSet(RulesConfig(max_future=timedelta(0), max_age=timedelta(days=230)), provides_level=True)
+    nows = [datetime(2025, 7, 21, 10, 0, 0) + timedelta(seconds=s) for _, s in rows]
+    _, together = event_times(pa.array([t for t, _ in rows]), pa.array(nows, pa.timestamp("us")), rules)
+    alone = [
+        i for i, ((t, _), now) in enumerate(zip(rows, nows, strict=True)) if event_times(pa.array([t]), now, rules)[1]
+    ]
+    assert together == alone
