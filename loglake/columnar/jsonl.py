@@ -179,7 +179,8 @@ class SharedRead:
             return True
 
         together = None
-        if len(pending) > 1 and len({p.run.now.date() for p in pending}) == 1:
+        alike = len({(p.run.now.date(), p.batcher.fmt) for p in pending}) == 1  # one date, one format's rules
+        if alike and len(pending) > 1:
             with contextlib.suppress(Exception):  # anything unforeseen: each object read alone decides
                 together = self._together(pending)
         if together is None:
