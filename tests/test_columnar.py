@@ -23,12 +23,16 @@ from loglake.storage import LocalStorage
 
 
 def _pipeline(
-    root: Path, columnar: bool, rules: RulesConfig | None = None, formats: FormatsConfig | None = None
+    root: Path,
+    columnar: bool,
+    rules: RulesConfig | None = None,
+    formats: FormatsConfig | None = None,
+    max_line_bytes: int = ProcessingConfig.max_line_bytes,
 ) -> tuple[Pipeline, Path]:
     lake_dir = root / ("columnar" if columnar else "rows")
     settings = Settings(
         lake=str(lake_dir),
-        processing=ProcessingConfig(columnar=columnar, fsync=False),
+        processing=ProcessingConfig(columnar=columnar, fsync=False, max_line_bytes=max_line_bytes),
         rules=rules or RulesConfig(),
         formats=formats or FormatsConfig(),
     )

@@ -40,9 +40,10 @@ def _process(
     columnar: bool,
     rules: RulesConfig | None = None,
     overlap: bool = True,
+    max_line_bytes: int = 1 << 20,
     **formats: Any,
 ) -> tuple[Summary, Path, int]:
-    pipeline, lake_dir = _pipeline(root, columnar, rules, FormatsConfig(default=fmt, **formats))
+    pipeline, lake_dir = _pipeline(root, columnar, rules, FormatsConfig(default=fmt, **formats), max_line_bytes)
     pipeline.overlap = overlap  # off: batches whole and inline, as in worker processes filling the cores
     src = root / "src"
     src.mkdir(exist_ok=True)
@@ -62,12 +63,18 @@ def _process(
 
 
 def _same(
-    tmp: Path, lines: list[bytes], fmt: str, rules: RulesConfig | None = None, overlap: bool = True, **formats: Any
+    tmp: Path,
+    lines: list[bytes],
+    fmt: str,
+    rules: RulesConfig | None = None,
+    overlap: bool = True,
+    max_line_bytes: int = 1 << 20,
+    **formats: Any,
 ) -> int:
     """Asserts both paths agree; returns how many lines the columnar run left to the row path."""
     data = b"\n".join(lines) + b"\n"
-    fast, fast_dir, by_rows = _process(tmp, data, fmt, True, rules, overlap, **formats)
-    slow, slow_dir, _ = _process(tmp, data, fmt, False, rules, **formats)
+    fast, fast_dir, by_rows = _process(tmp, data, fmt, True, rules, overlap, max_line_bytes, **formats)
+    slow, slow_dir, _ = _process(tmp, data, fmt, False, rules, max_line_bytes=max_line_bytes, **formats)
     assert_same_output(fast, fast_dir, slow, slow_dir)
     return by_rows
 
@@ -136,6 +143,7 @@ CONTINUATION = st.sampled_from(
         b"trailing cr\r",
         b"",
         b"  ",
+        b"\tat " + b"x" * 120,  # over the test's `max_line_bytes`: an over-long line inside a trace
     ]
 )
 
@@ -198,7 +206,7 @@ def test_multiline_formats_match_the_row_path(
     starts = MULTILINE[fmt]
     lines = data.draw(st.lists(st.one_of(starts, starts, CONTINUATION), min_size=1, max_size=40))
     with _reads_of(chunk):
-        _same(tmp_path_factory.mktemp(fmt), lines, fmt, overlap=overlap)
+        _same(tmp_path_factory.mktemp(fmt), lines, fmt, overlap=overlap, max_line_bytes=100)
 
 
 @pytest.mark.parametrize("overlap", [True, False])
