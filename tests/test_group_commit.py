@@ -279,18 +279,23 @@ OBJECTS = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(objects=OBJECTS)
-def test_grouped_output_equals_objects_one_by_one(tmp_path_factory: Any, objects: list[list[bytes]]) -> None:
+@given(objects=OBJECTS, read_limit=st.sampled_from([150, 1 << 20]))
+def test_grouped_output_equals_objects_one_by_one(
+    tmp_path_factory: Any, objects: list[list[bytes]], read_limit: int
+) -> None:
     root = tmp_path_factory.mktemp("grp")
     src = root / "src"
     src.mkdir()
     for i, lines in enumerate(objects):
         (src / f"o{i}.jsonl").write_bytes(b"\n".join(lines) + (b"\n" if lines else b""))
     refs = list(refs_for_paths([str(src)], SUFFIXES))
+    from loglake.columnar.jsonl import SharedRead
+
     merge_every, SharedWriter.MERGE_EVERY = (
         SharedWriter.MERGE_EVERY,
         2,
     )  # merging held tables (types may conflict) is part of what is compared
+    limit, SharedRead.LIMIT = SharedRead.LIMIT, read_limit  # Arrow reads of a few objects, or of all of them
     fast = Pipeline(
         Settings(lake=str(root / "fast"), processing=ProcessingConfig(fsync=False)), LocalStorage(str(root / "fast"))
     )
@@ -302,6 +307,7 @@ def test_grouped_output_equals_objects_one_by_one(tmp_path_factory: Any, objects
         got = list(fast.process_many(refs))
     finally:
         SharedWriter.MERGE_EVERY = merge_every
+        SharedRead.LIMIT = limit
     want = [slow.process(ref) for ref in refs]
     keys = ("status", "lines", "processed", "errors", "blank", "joined", "shared", "errors_by_reason", "error")
     assert [{k: getattr(s, k) for k in keys} for s in got] == [{k: getattr(s, k) for k in keys} for s in want]
