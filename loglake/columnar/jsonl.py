@@ -74,7 +74,7 @@ class _Batcher:
             return Result([], 0, keep)
 
     def _columns(self, first: int, lines: list[bytes], keep: list[int]) -> Result:
-        keep, slow = self.readable(lines, keep)
+        keep, slow, good = self.readable(lines, keep)
         if not keep:
             return Result([], 0, slow)
         n = len(keep)
@@ -84,7 +84,7 @@ class _Batcher:
             pc.add(pa.array(keep, pa.int64()), first),
             pa.repeat(pa.scalar(self.fmt), n),
         ]
-        out, times, rejected = self.table(self.reader, [lines[i] for i in keep], lineage)
+        out, times, rejected = self.table(self.reader, good, lineage)
         valid = None
         if rejected:
             slow.extend(keep[r] for r in rejected)
@@ -92,11 +92,14 @@ class _Batcher:
         return by_day(out, times, self.now, slow, valid)
 
     @staticmethod
-    def readable(lines: list[bytes], keep: list[int]) -> tuple[list[int], list[int]]:
-        """The kept lines Arrow may read, and those with bad UTF-8 (the row path names it)."""
-        if all(lines[i].isascii() for i in keep):
-            return keep, []
-        return _utf8_lines(lines, keep)
+    def readable(lines: list[bytes], keep: list[int]) -> tuple[list[int], list[int], list[bytes]]:
+        """The kept lines Arrow may read, those with bad UTF-8 (the row path names it), and the readable
+        lines themselves."""
+        good = [lines[i] for i in keep]
+        if all(map(bytes.isascii, good)):
+            return keep, [], good
+        keep, bad = _utf8_lines(lines, keep)
+        return keep, bad, [lines[i] for i in keep]
 
     def table(
         self, reader: ArrowJson, good: list[bytes], lineage: list[pa.Array]
@@ -215,10 +218,10 @@ class SharedRead:
         slow: list[list[int]] = []
         lineage: list[list[pa.Array]] = [[], [], [], [], []]
         for index, p in enumerate(pending):
-            keep, bad = _Batcher.readable(p.lines, p.keep)
+            keep, bad, readable = _Batcher.readable(p.lines, p.keep)
             kept.append(keep)
             slow.append(bad)
-            good += [p.lines[i] for i in keep]
+            good += readable
             n = len(keep)
             lineage[0].append(pa.repeat(pa.scalar(p.run.now, TIMESTAMP), n))
             lineage[1].append(pa.repeat(pa.scalar(p.run.uri), n))

@@ -434,7 +434,7 @@ class _Batcher:
         joined = 0
         if fmt.multiline:
             continues = pc.fill_null(pc.and_(pc.invert(found.is_valid()), pc.invert(odd)), False)
-            ok, slow, joined = self._records(batch, lines, keep, cols, ok, continues)
+            ok, slow, joined = self._records(batch, keep, cols, ok, continues)
             rows = pc.sum(pc.cast(ok, pa.int64())).as_py() or 0
         else:
             bad = pc.indices_nonzero(pc.invert(ok)).to_pylist() if not pc.all(ok).as_py() else []
@@ -458,7 +458,7 @@ class _Batcher:
         return result
 
     def _records(
-        self, batch: list[Any], lines: list[bytes], keep: list[int], cols: Columns, ok: pa.Array, continues: pa.Array
+        self, batch: list[Any], keep: list[int], cols: Columns, ok: pa.Array, continues: pa.Array
     ) -> tuple[pa.Array, list[int], int]:
         """Multi-line formats: continuation lines joined to the record above, as `Format.records` joins them.
 
@@ -543,10 +543,10 @@ def run(pipeline: Pipeline, plan: TextPlan, run: ObjectRun, batches: Iterator[Ba
 def _start_before(fmt: RegexFormat, lines: list[Any], end: int, lowest: int) -> int:
     """The last line in `lines[lowest:end]` that certainly begins a record, else -1: the row path's own
     test, from the end, where it usually succeeds at once."""
-    parse = fmt.parse_line
+    starts = fmt.starts_whole_record
     for i in range(end - 1, lowest - 1, -1):
         line = lines[i]
-        if type(line) is not bytes or type(parse(line)) is dict:  # an over-long line also ends a record
+        if type(line) is not bytes or starts(line):  # an over-long line also ends a record
             return i
     return -1
 

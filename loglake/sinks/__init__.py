@@ -226,10 +226,8 @@ class SharedWriter(ZoneWriter):
     def add_owned(self, dt: str, table: pa.Table, owner: str) -> None:
         if not len(table):
             return
-        owners = self.owners.setdefault(dt, [])
-        owners.append([(owner, len(table))])
-        self.add_table(dt, table)
-        tables = self.tables[dt]
+        self.add_shared(dt, table, [(owner, len(table))])
+        owners, tables = self.owners[dt], self.tables[dt]
         if len(tables) >= self.MERGE_EVERY and len(owners[-1]) == 1:
             try:
                 merged = pa.concat_tables(tables[-self.MERGE_EVERY :], promote_options="default").combine_chunks()
