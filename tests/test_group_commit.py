@@ -245,6 +245,40 @@ def test_jobs_two_gives_the_same_rows(tmp_path: Path) -> None:
     assert _table(lake1) == _table(lake2)
 
 
+def test_a_group_tidying_its_staging_leaves_another_groups_folder_alone(tmp_path: Path) -> None:
+    """`--jobs` workers commit groups side by side: one's cleanup once removed the other's just-made, still
+    empty folder, failing every member of the other group (seen as `failed_objects` 16 instead of 1)."""
+    storage = LocalStorage(str(tmp_path))
+    storage.write_bytes(f"{commit_mod.GROUP_STAGING}/a-1/processed/dt=2025-07-21/x.parquet", b"rows")
+    theirs = tmp_path / commit_mod.GROUP_STAGING / "b-2" / "processed" / "dt=2025-07-21"
+    theirs.mkdir(parents=True)  # the other worker's group, about to write its first file
+    commit_mod.clear_staging(storage, "group", attempt="a-1")
+    assert theirs.is_dir()
+    assert not (tmp_path / commit_mod.GROUP_STAGING / "a-1").exists()
+    storage.write_bytes("_staging/sid1/t-1/processed/x.parquet", b"rows")
+    commit_mod.clear_staging(storage, "sid1", attempt="t-1")
+    assert not (tmp_path / "_staging" / "sid1").exists()  # one object's folder goes with its last attempt
+
+
+def test_a_write_survives_its_folder_being_tidied_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from loglake.storage import local
+
+    real, removed = tempfile.mkstemp, []
+
+    def tidied(*args: Any, **kwargs: Any) -> Any:
+        folder = Path(kwargs["dir"])
+        if folder.is_dir() and not removed:  # another process removes the empty folder just after it is made
+            removed.append(folder)
+            folder.rmdir()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(local.tempfile, "mkstemp", tidied)
+    LocalStorage(str(tmp_path)).write_bytes("_staging/group/g-1/x.parquet", b"rows")
+    assert removed and (tmp_path / "_staging/group/g-1/x.parquet").read_bytes() == b"rows"
+
+
 def test_the_same_object_twice_in_one_run_is_not_doubled(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()

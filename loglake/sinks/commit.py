@@ -68,6 +68,7 @@ def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_
     same object (another worker handling a duplicate event) is left alone.
     """
     now_ms = time.time() * 1000
+    cleared: set[str] = set()
     for info in list(storage.list(f"{STAGING}/{sid}/")):
         parts = info.key.split("/")
         this = parts[2] if len(parts) > 2 else ""
@@ -81,8 +82,14 @@ def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_
             doomed = older_than is None or older_than <= 0 or now_ms - started > older_than * 1000
         if doomed:
             storage.delete(info.key)
+            cleared.add(this)
     if isinstance(storage, LocalStorage):
-        storage.remove_empty_dirs(f"{STAGING}/{sid}")
+        # Only the cleared attempts' folders: another process may have just made its own (empty) folder
+        # here and be about to write into it — `--jobs` workers commit groups side by side.
+        for name in (cleared | {attempt or ""}) - {""}:
+            storage.remove_empty_dirs(f"{STAGING}/{sid}/{name}", keep_base=False)
+        if f"{STAGING}/{sid}" != GROUP_STAGING:  # one object's folder: no other object's attempts inside
+            storage.remove_empty_dirs(f"{STAGING}/{sid}", keep_base=False)
 
 
 def _apply(storage: Storage, manifest: dict[str, Any]) -> list[str]:

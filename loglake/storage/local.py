@@ -51,11 +51,16 @@ class LocalStorage(Storage):
         path = self.path(key)
         folder = os.path.dirname(path)
         # Dot-prefixed temp names are ignored by readers, Hive/Athena-style listers and `watch`.
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-        except FileNotFoundError:  # folders are made on demand: a mkdir per write costs more than a miss
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        for tries in range(1, 4):
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+                break
+            except FileNotFoundError:  # folders are made on demand: a mkdir per write costs more than a miss
+                if tries == 3:
+                    raise
+                # Again if it is gone: a process tidying empty folders may remove it between the two calls.
+                with suppress(FileNotFoundError):
+                    os.makedirs(folder, exist_ok=True)
         try:
             with os.fdopen(fd, "wb") as fh:
                 yield fh
@@ -135,10 +140,10 @@ class LocalStorage(Storage):
 
         return pafs.LocalFileSystem(), self.root
 
-    def remove_empty_dirs(self, prefix: str) -> None:
+    def remove_empty_dirs(self, prefix: str, keep_base: bool = True) -> None:
         """Tidy folders left empty by replaced outputs (local only; buckets have no folders)."""
         base = self.path(prefix)
         for folder, _dirs, _files in os.walk(base, topdown=False):
-            if folder != base:
+            if folder != base or not keep_base:
                 with suppress(OSError):
                     os.rmdir(folder)
