@@ -117,6 +117,81 @@ def group_by_table(rows: int, lake: Path) -> float:
     return best
 
 
+class MotoServer:
+    """moto's S3 server on 127.0.0.1 in its own process: the Lambda handler's reads and writes go over HTTP."""
+
+    def __enter__(self) -> str:
+        import socket
+        import urllib.request
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+                return endpoint
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.proc.kill()
+                    raise SystemExit(f"moto server did not start on {endpoint}") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def lambda_over_s3(objects: list[Path]) -> list[tuple[Path, float, float]]:
+    """The Lambda handler in a process of its own per object (a cold invocation), the object read from and
+    the lake written to S3 — moto's server on loopback, so seconds say little about AWS; the memory is
+    what a Lambda's limit counts."""
+    import boto3
+
+    out = []
+    with MotoServer() as endpoint:
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "LOGLAKE_LAKE": "s3://bench-lake",
+        }
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "PROCESSED_BUCKET"):
+            env.pop(name, None)
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")  # fmt: skip
+        for bucket in ("bench-raw", "bench-lake"):
+            s3.create_bucket(Bucket=bucket)
+        for path in objects:
+            key = f"incoming/{path.name}"
+            s3.upload_file(str(path), "bench-raw", key)
+            start = time.perf_counter()
+            proc = subprocess.Popen(
+                [PY, str(HERE / "lambda_handler.py"), "bench-raw", key, str(path.stat().st_size)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=HERE.parent,
+            )
+            err = proc.stderr.read() if proc.stderr else b""
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"the Lambda handler failed on {path.name}:\n{err.decode()[-2000:]}")
+            out.append((path, seconds, usage.ru_maxrss / 1024))
+    return out
+
+
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as fh:
         return sum(1 for _ in fh)
@@ -172,6 +247,13 @@ def main() -> None:
             dst.writelines(line for i, line in enumerate(src) if i < lines // 8)
         s, r, _ = run(loglake(["process", str(eighth), "--json"], work / "lake1-eighth"))
         record("loglake process, 1/8 of the file", s, r, eighth.stat().st_size / 1e6, lines // 8)
+        # The Lambda handler: the same file from S3 into a lake on S3, as a cold invocation would.
+        one_line = work / "one-line.jsonl"
+        one_line.write_bytes(b'{"level":"INFO","message":"hello"}\n')
+        for path, seconds, rss in lambda_over_s3([one_line, eighth, jsonl]):
+            label = {one_line: "one-line object", eighth: "1/8 of the file"}.get(path, "the whole file")
+            count = {one_line: 1, eighth: lines // 8}.get(path, lines)
+            record(f"lambda handler over S3, {label}", seconds, rss, path.stat().st_size / 1e6, count)
         s, r, _ = run([PY, str(HERE / "reference_duckdb.py"), str(jsonl), str(work / "duck")])
         record("duckdb read_json → parquet", s, r, size_mb, lines)
         s, r, _ = run([PY, str(HERE / "reference_tutorial.py"), str(jsonl), str(work / "tutorial")])

@@ -20,7 +20,7 @@ from loglake.config import Settings, load_settings
 from loglake.lake import ZONES, Lake
 from loglake.pipeline import Summary
 from loglake.sources import ObjectRef, is_hidden, matches
-from loglake.storage.s3 import S3Storage, s3_client, split_uri
+from loglake.storage.s3 import S3Storage, reset_clients, s3_client, split_uri
 
 LOG_STREAM: Any = None
 """Where structured logs go: stdout in Lambda (CloudWatch reads it); the CLI worker sets stderr."""
@@ -217,4 +217,4 @@ def reset() -> None:
     global _RUNTIME, LOG_STREAM
     _RUNTIME = None
     LOG_STREAM = None
-    s3_client.cache_clear()
+    reset_clients()

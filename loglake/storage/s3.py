@@ -1,8 +1,9 @@
 """S3 (or any S3-compatible endpoint) as the lake. AWS specifics stay in this file.
 
-Reads stream (the body is never held whole), writes spool to a temp file and go up with the
-managed transfer (multipart past 8 MiB), S3 errors become LogLake errors in one place, and
-botocore's adaptive retry mode handles throttling and 5xx with backoff.
+Reads stream (the body is never held whole), writes spool to a temp file past 1 MiB and go up in one
+PutObject (multipart past 512 MiB, a part at a time), S3 errors become LogLake errors in
+one place, and botocore's adaptive retry mode handles throttling and 5xx with backoff. Memory counts:
+this runs in 128 MB Lambdas.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,16 +21,47 @@ from loglake.errors import ObjectError, ObjectNotFound, StorageError, Transient
 from loglake.storage.base import ObjectInfo, Storage
 
 RETRY_CONFIG = {"retries": {"mode": "adaptive", "max_attempts": 10}}
-SPOOL_BYTES = 8 * 1024 * 1024
+SPOOL_BYTES = 1 << 20
+"""An output file is held in memory up to this, then on local disk: a processor writes several at once
+(one per partition and zone), 8 MiB each cost a 135 MB object's Lambda 14 MB more at its peak."""
+SINGLE_PUT_BYTES = 512 << 20
+"""Outputs up to this go up in one PutObject, streamed from the spool. Larger ones use a multipart upload
+in this thread, one 8 MiB part at a time: boto3's managed transfer with its default ten threads held
+44 MB more at a 1 GB object's peak (each thread's malloc arena and part buffers). Outputs are about a
+tenth of the input's size, so uploading is never what a processor waits on."""
+
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _session() -> Any:
+    """One botocore session for every client: each session loads its own copy of the endpoint and
+    partition data (~7 MB)."""
+    import boto3
+
+    return boto3.session.Session()
 
 
 @functools.lru_cache(maxsize=8)
 def s3_client(service: str = "s3") -> Any:
     """A boto3 client (cached: warm Lambdas reuse it) honouring region, profile and AWS_ENDPOINT_URL[_S3]."""
-    import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(service, config=Config(**RETRY_CONFIG))  # type: ignore[arg-type]
+    with _SESSION_LOCK:  # creating clients from one session is not thread-safe; using them is
+        return _session().client(service, config=Config(**RETRY_CONFIG))
+
+
+def reset_clients() -> None:
+    """Forget cached clients and their session (after the environment's endpoint or credentials change)."""
+    s3_client.cache_clear()
+    _session.cache_clear()
+
+
+@functools.lru_cache(maxsize=1)
+def _transfer_config() -> Any:
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(use_threads=False)
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -104,9 +137,13 @@ class S3Storage(Storage):
     def open_write(self, key: str) -> Iterator[BinaryIO]:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
             yield spool  # type: ignore[misc]
+            size = spool.tell()
             spool.seek(0)
             try:
-                self.client.upload_fileobj(spool, self.bucket, self._key(key))
+                if size <= SINGLE_PUT_BYTES:  # streamed from the spool, never held whole
+                    self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=spool)
+                else:
+                    self.client.upload_fileobj(spool, self.bucket, self._key(key), Config=_transfer_config())
             except Exception as exc:
                 raise translate(exc, self.bucket, self._key(key)) from exc
 

@@ -9,6 +9,7 @@ import pytest
 
 from loglake.errors import ObjectError, ObjectNotFound
 from loglake.storage import LocalStorage, Storage
+from loglake.storage import s3 as s3_module
 from loglake.storage.s3 import S3Storage
 
 
@@ -50,8 +51,11 @@ def test_write_is_atomic_and_aborts_cleanly(storage: Storage) -> None:
     assert [o.key for o in storage.list()] == ["k"]  # no temp litter visible
 
 
-def test_large_write_and_streamed_read(storage: Storage) -> None:
-    blob = bytes(range(256)) * (40 * 1024)  # 10 MiB: a multipart upload on S3
+@pytest.mark.parametrize("upload", ["one PutObject", "multipart"])
+def test_large_write_and_streamed_read(storage: Storage, upload: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if upload == "multipart":
+        monkeypatch.setattr(s3_module, "SINGLE_PUT_BYTES", 1 << 20)
+    blob = bytes(range(256)) * (40 * 1024)  # 10 MiB: spooled to disk; on S3 one PUT, or parts of 8 MiB
     with storage.open_write("big.bin") as fh:
         for i in range(0, len(blob), 1 << 20):
             fh.write(blob[i : i + (1 << 20)])
@@ -59,6 +63,9 @@ def test_large_write_and_streamed_read(storage: Storage) -> None:
         first = fh.read(1000)
         rest = fh.read()
     assert first + rest == blob
+    if isinstance(storage, S3Storage):
+        etag = storage.client.head_object(Bucket=storage.bucket, Key=storage._key("big.bin"))["ETag"]
+        assert etag.strip('"').endswith("-2") == (upload == "multipart"), etag  # a multipart ETag counts its parts
 
 
 def test_move_replaces(storage: Storage) -> None:
