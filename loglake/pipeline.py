@@ -43,13 +43,13 @@ from loglake.rules import RuleSet, get_field
 from loglake.rules.probe import Probe
 from loglake.sinks import STAGING, OutputFile, SharedWriter, ZoneWriter
 from loglake.sinks.commit import (
+    COMMIT_LOCK,
     GROUP_STAGING,
     clear_staging,
     commit,
     commit_group,
     group_journal_key,
     own_outputs,
-    read_manifest,
     recover,
     recover_groups,
     source_id,
@@ -407,13 +407,23 @@ class Pipeline:
             "outputs": [o.to_json() for o in outputs],
         }
         moves = [(o.staged, o.key) for o in outputs]
-        rewritten = self._take_out_of_merged(sid, uri, att.previous, att.staging)
-        if rewritten:
-            manifest["rewrites"] = [r.to_json() for r in rewritten]
-            moves += [(r.staged, r.new) for r in rewritten if r.file]
-        removed = commit(self.lake, manifest, moves, att.previous, [r.old for r in rewritten])
+        with self.lake.lock(COMMIT_LOCK):
+            previous = self._current(att)
+            rewritten = self._take_out_of_merged(sid, uri, previous, att.staging)
+            if rewritten:
+                manifest["rewrites"] = [r.to_json() for r in rewritten]
+                moves += [(r.staged, r.new) for r in rewritten if r.file]
+            removed = commit(self.lake, manifest, moves, previous, [r.old for r in rewritten])
         self._note_catalog(manifest["outputs"] + [r.file for r in rewritten if r.file], removed)
         return summary
+
+    def _current(self, att: Attempt) -> dict[str, Any] | None:
+        """The object's manifest as it stands now (under the commit lock): another run may have committed
+        the same object since `begin` — into a group's shared files, say — and those rows go too."""
+        try:
+            return recover(self.lake, att.sid) or att.previous
+        except LogLakeError:
+            return att.previous
 
     def plan_split(self, ref: ObjectRef, jobs: int) -> Split | None:
         """Byte ranges for an object big enough to share across `jobs` processes; None: process it whole.
@@ -679,7 +689,9 @@ class Group:
         try:
             self._settle()
             if self.members:
-                pipeline._note_catalog(*commit_group(pipeline.lake, self._journal()))
+                files = self.valid.finish() + self.invalid.finish()
+                with pipeline.lake.lock(COMMIT_LOCK):  # members' current manifests and shared files stay put
+                    pipeline._note_catalog(*commit_group(pipeline.lake, self._journal(files)))
         except Exception as exc:
             if pipeline.lake.exists(group_journal_key(self.gid)):
                 # Journalled: the commit is decided and its staged files are the journal's to move.
@@ -697,9 +709,8 @@ class Group:
                 pipeline.fail(member.att)
         return self.summaries
 
-    def _journal(self) -> dict[str, Any]:
+    def _journal(self, files: list[OutputFile]) -> dict[str, Any]:
         pipeline = self.pipeline
-        files = self.valid.finish() + self.invalid.finish()
         placed = {**self.valid.placed}
         for sid, keys in self.invalid.placed.items():
             placed.setdefault(sid, {}).update(keys)
@@ -718,7 +729,7 @@ class Group:
             moves += [(o.staged, o.key) for o in member.own]
             added += [o.to_json() for o in member.own]
             # Read again now: a commit of this object by another run since `begin` is replaced too (last one wins).
-            current = read_manifest(pipeline.lake, att.sid) or att.previous
+            current = pipeline._current(att)
             replaces += own_outputs(current)
             for o in (current or {}).get("outputs", []):
                 previous.setdefault((o["zone"], o["dt"]), {})[att.sid] = att.uri

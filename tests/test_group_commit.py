@@ -245,6 +245,46 @@ def test_jobs_two_gives_the_same_rows(tmp_path: Path) -> None:
     assert _table(lake1) == _table(lake2)
 
 
+@pytest.mark.parametrize("second", ["a group", "one object at a time"])
+def test_two_runs_committing_the_same_objects_at_once_keep_one_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: str
+) -> None:
+    """`watch` and `process` on one lake, say: both read the objects, then both commit. The second to commit
+    must take the first one's rows out, so it must not decide what to replace while the first is applying."""
+    import threading
+
+    from loglake import pipeline as pipeline_mod
+    from loglake.catalog.crawler import crawl
+
+    src, _, lake = _setup(tmp_path, 4)
+    real, inside, release = pipeline_mod.commit_group, threading.Event(), threading.Event()
+
+    def held(storage: Any, journal: dict[str, Any]) -> Any:
+        if not inside.is_set():  # the first run's commit pauses half-way, its journal decided
+            inside.set()
+            release.wait(10)
+        return real(storage, journal)
+
+    monkeypatch.setattr(pipeline_mod, "commit_group", held)
+    first = threading.Thread(target=_run, args=(lake, src))
+    first.start()
+    assert inside.wait(10)
+    if second == "a group":
+        other = threading.Thread(target=_run, args=(lake, src))
+    else:
+        refs = refs_for_paths([str(src)], SUFFIXES)
+        other = threading.Thread(target=lambda: [lake.pipeline().process(ref) for ref in refs])
+    other.start()
+    other.join(0.5)  # it gets as far as its commit
+    release.set()
+    first.join()
+    other.join()
+    crawl(lake.storage, lake.catalog)
+    rows = _table(lake)
+    assert len(rows) == 4 * 5 + 2
+    assert len({(r["source_uri"], r["source_line"]) for r in rows}) == len(rows)
+
+
 def test_a_group_tidying_its_staging_leaves_another_groups_folder_alone(tmp_path: Path) -> None:
     """`--jobs` workers commit groups side by side: one's cleanup once removed the other's just-made, still
     empty folder, failing every member of the other group (seen as `failed_objects` 16 instead of 1)."""

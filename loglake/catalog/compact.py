@@ -29,6 +29,7 @@ from loglake.catalog.local import ZONES, LocalCatalog
 from loglake.catalog.types import athena_type
 from loglake.errors import ObjectNotFound
 from loglake.sinks import STAGING, staged_key
+from loglake.sinks.commit import COMMIT_LOCK
 from loglake.sinks.writers import ParquetFileWriter
 from loglake.storage import Storage
 
@@ -143,6 +144,10 @@ class Compactor:
         return next(t for t in self.catalog.load()["tables"].values() if t["zone"] == zone)["files"]  # type: ignore[no-any-return]
 
     def compact(self, zone: str, dt: str) -> Report:
+        with self.storage.lock(COMMIT_LOCK):  # no commit takes rows out of a file while it is merged
+            return self._compact(zone, dt)
+
+    def _compact(self, zone: str, dt: str) -> Report:
         report = Report(zone, dt)
         self.recover(zone, dt, report)
         files = {k: f for k, f in self._listed(zone).items() if f["dt"] == dt and k.endswith(".parquet")}
@@ -279,11 +284,12 @@ class Compactor:
 def recover_all(storage: Storage, catalog: LocalCatalog, grace_seconds: float = 300.0) -> None:
     """What `crawl` runs first: interrupted merges finished, expired inputs deleted."""
     compactor = Compactor(storage, catalog, grace_seconds=grace_seconds)
-    for zone in ZONES:
-        for info in list(storage.list(f"{COMPACTIONS}/{zone}/")):
-            name = info.key.rsplit("/", 1)[-1]
-            if name.startswith("dt=") and name.endswith(".json"):
-                compactor.recover(zone, name[3:-5])
+    with storage.lock(COMMIT_LOCK):
+        for zone in ZONES:
+            for info in list(storage.list(f"{COMPACTIONS}/{zone}/")):
+                name = info.key.rsplit("/", 1)[-1]
+                if name.startswith("dt=") and name.endswith(".json"):
+                    compactor.recover(zone, name[3:-5])
 
 
 @dataclass

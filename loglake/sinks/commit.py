@@ -61,6 +61,13 @@ def own_outputs(manifest: dict[str, Any] | None) -> list[str]:
     return [o["key"] for o in (manifest or {}).get("outputs", []) if not o.get("shared")]
 
 
+COMMIT_LOCK = "commit"
+"""Held while a commit reads what it replaces and applies itself (one object's, a group's, a compaction's):
+two runs on one lake — `watch` and `process`, say — committing the same object would otherwise both see
+none of the other's rows and keep both. On S3 it is no lock: there the Lambda and workers commit objects
+one at a time, under names derived from the source, so a second commit replaces the first."""
+
+
 def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_than: float | None = None) -> None:
     """Remove staged files of one attempt, or of attempts older than `older_than` seconds (all if 0).
 
@@ -141,7 +148,10 @@ def recover(storage: Storage, sid: str) -> dict[str, Any] | None:
     """Roll an interrupted commit forward; returns the manifest as it now stands."""
     manifest = read_manifest(storage, sid)
     if manifest is not None and manifest.get("state") == "committing":
-        _apply(storage, manifest)
+        with storage.lock(COMMIT_LOCK):  # it may be another run's commit in progress, not an interrupted one
+            manifest = read_manifest(storage, sid)
+            if manifest is not None and manifest.get("state") == "committing":
+                _apply(storage, manifest)
     return manifest
 
 
@@ -200,6 +210,11 @@ def recover_groups(storage: Storage) -> tuple[list[dict[str, Any]], list[str]]:
 
     Staged group files with no journal (a crash before the commit began) are litter: deleted after an hour.
     """
+    with storage.lock(COMMIT_LOCK):  # a journal may be another run's commit in progress
+        return _recover_groups(storage)
+
+
+def _recover_groups(storage: Storage) -> tuple[list[dict[str, Any]], list[str]]:
     added: list[dict[str, Any]] = []
     removed: list[str] = []
     for info in list(storage.list(GROUPS + "/")):

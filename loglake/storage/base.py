@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -63,6 +63,10 @@ class Storage(abc.ABC):
     def arrow_filesystem(self) -> tuple[Any, str]:
         """A pyarrow filesystem and the path prefix of key "" — how query engines read the lake."""
         raise NotImplementedError
+
+    def lock(self, name: str) -> AbstractContextManager[None]:
+        """Held by one process (or thread) at a time, where the backend can; here, no lock at all."""
+        return nullcontext()
 
     def exists(self, key: str) -> bool:
         from loglake.errors import ObjectNotFound

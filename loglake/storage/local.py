@@ -6,12 +6,16 @@ import errno
 import fcntl
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, BinaryIO
 
 from loglake.errors import ObjectError, ObjectNotFound, StorageError
 from loglake.storage.base import ObjectInfo, Storage
+
+_held_locks = threading.local()
+"""The lock files this thread holds."""
 
 
 class LocalStorage(Storage):
@@ -134,6 +138,29 @@ class LocalStorage(Storage):
                 return data
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """An exclusive `flock` on `.locks/<name>`: between processes, and between threads (each opens its
+        own file). Re-entrant within a thread: a commit may recover an interrupted one while holding it."""
+        held = _held_locks.__dict__.setdefault("names", set())
+        path = self.path(f".locks/{name}")
+        if path in held:
+            yield
+            return
+        try:
+            fh = open(path, "a+b")  # noqa: SIM115 - closed below, after the lock is released
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fh = open(path, "a+b")  # noqa: SIM115
+        with fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            held.add(path)
+            try:
+                yield
+            finally:
+                held.discard(path)
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def arrow_filesystem(self) -> tuple[Any, str]:
         import pyarrow.fs as pafs
