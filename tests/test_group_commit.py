@@ -285,6 +285,22 @@ def test_two_runs_committing_the_same_objects_at_once_keep_one_copy(
     assert len({(r["source_uri"], r["source_line"]) for r in rows}) == len(rows)
 
 
+def test_a_late_catalog_update_does_not_list_files_another_run_replaced(tmp_path: Path) -> None:
+    """Runs update the catalog after committing, in batches: a run that committed first may register its
+    files after a later run replaced them (and took its rows out)."""
+    src, _, lake = _setup(tmp_path, 4)
+    refs = list(refs_for_paths([str(src)], SUFFIXES))
+    slow, fast = lake.pipeline(), lake.pipeline()
+    slow.defer_catalog = fast.defer_catalog = True
+    list(slow.process_many(refs))
+    list(fast.process_many(refs))
+    fast.flush_catalog()
+    slow.flush_catalog()  # last: its group's shared files are gone by now
+    rows = _table(lake)  # no crawl: what the catalog lists is what queries read
+    assert len(rows) == 4 * 5 + 2
+    assert len({(r["source_uri"], r["source_line"]) for r in rows}) == len(rows)
+
+
 def test_a_group_tidying_its_staging_leaves_another_groups_folder_alone(tmp_path: Path) -> None:
     """`--jobs` workers commit groups side by side: one's cleanup once removed the other's just-made, still
     empty folder, failing every member of the other group (seen as `failed_objects` 16 instead of 1)."""

@@ -114,6 +114,10 @@ class LocalCatalog:
                 for table in by_zone.values():
                     table["files"].pop(key, None)
             for out in added:
+                if self.storage.cheap_stat and not self.storage.exists(out["key"]):
+                    # Runs register commits in batches, after the fact: another run reprocessing the same
+                    # objects may have replaced this file since, and told the catalog already.
+                    continue
                 by_zone[out["zone"]]["files"][out["key"]] = {
                     "dt": out["dt"],
                     "rows": out["rows"],

@@ -20,6 +20,7 @@ _held_locks = threading.local()
 
 class LocalStorage(Storage):
     seekable = True
+    cheap_stat = True
 
     def __init__(self, root: str, fsync: bool = True) -> None:
         self.root = os.path.realpath(root)
