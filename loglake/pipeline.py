@@ -10,7 +10,6 @@ import functools
 import itertools
 import re
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -45,11 +44,13 @@ from loglake.sinks import STAGING, OutputFile, SharedWriter, ZoneWriter
 from loglake.sinks.commit import (
     COMMIT_LOCK,
     GROUP_STAGING,
+    attempt_id,
     clear_staging,
     commit,
     commit_group,
     group_journal_key,
     own_outputs,
+    read_manifest,
     recover,
     recover_groups,
     source_id,
@@ -149,6 +150,18 @@ class ObjectRun:
     invalid: ZoneWriter
     shared: SharedRead | None = None
     """A group's small object: JSON Lines read by Arrow together with the group's others."""
+
+
+FINISHED_LATER = "the next `loglake process` or `loglake crawl` completes it"
+
+
+def _write_error(exc: BaseException) -> str:
+    """Why an object's output could not be written or committed: storage trouble said plainly, a bug as one."""
+    if isinstance(exc, LogLakeError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"its output could not be written: {exc}"
+    return internal_error(exc)
 
 
 def _fingerprint(info: ObjectInfo) -> dict[str, Any]:
@@ -279,9 +292,10 @@ class Pipeline:
         except LogLakeError as exc:
             previous = None
             summary.error = f"earlier interrupted commit could not be recovered: {exc}"
-        # Locally one process handles an object at a time; on S3 a duplicate event may be in flight elsewhere.
+        # Another run may be mid-attempt on the same object: locally its attempt names a live process,
+        # on S3 a duplicate event may be in flight elsewhere (its attempt is younger than an hour).
         clear_staging(self.lake, sid, older_than=self.lake.stale_staging_seconds)
-        attempt = f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
+        attempt = attempt_id()
         return Attempt(
             uri=uri,
             sid=sid,
@@ -309,7 +323,14 @@ class Pipeline:
         valid, invalid = self.writers(att)
         if not self._read_whole(ref, att, valid, invalid):
             return self.fail(att)
-        return self.complete(att, valid.finish() + invalid.finish())
+        try:
+            outputs = valid.finish() + invalid.finish()
+        except Exception as exc:  # the disk, not the input: this object fails, the run goes on
+            valid.abort()
+            invalid.abort()
+            att.summary.status, att.summary.error = "failed", _write_error(exc)
+            return self.fail(att)
+        return self.complete(att, outputs)
 
     def _read_whole(
         self, ref: ObjectRef, att: Attempt, valid: ZoneWriter, invalid: ZoneWriter, shared: SharedRead | None = None
@@ -392,7 +413,21 @@ class Pipeline:
             run.summary.status, run.summary.error = "failed", exc.cause
 
     def complete(self, att: Attempt, outputs: list[OutputFile]) -> Summary:
-        """Commit the attempt's staged outputs in place of the object's earlier ones."""
+        """Commit the attempt's staged outputs in place of the object's earlier ones. A commit that fails
+        fails this object alone; one that failed after its journal was written is finished by the next run."""
+        try:
+            return self._complete(att, outputs)
+        except Exception as exc:
+            summary = att.summary
+            summary.status = "failed"
+            current = read_manifest(self.lake, att.sid)
+            if current is not None and current.get("attempt") == att.attempt and current.get("state") == "committing":
+                summary.error = f"commit interrupted ({_write_error(exc)}); {FINISHED_LATER}"
+                return summary
+            summary.error = _write_error(exc)
+            return self.fail(att)
+
+    def _complete(self, att: Attempt, outputs: list[OutputFile]) -> Summary:
         summary, sid, uri = att.summary, att.sid, att.uri
         summary.seconds = round(time.perf_counter() - att.started, 6)
         summary.outputs = len(outputs)
@@ -616,7 +651,7 @@ class Group:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
-        self.gid = f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}"
+        self.gid = attempt_id()
         self.staging = f"{GROUP_STAGING}/{self.gid}"
         proc = pipeline.settings.processing
         name = f"group-{self.gid}"
@@ -697,9 +732,7 @@ class Group:
                 # Journalled: the commit is decided and its staged files are the journal's to move.
                 for member in self.members:
                     member.att.summary.status = "failed"
-                    member.att.summary.error = (
-                        f"commit interrupted ({exc}); the next `loglake process` or `loglake crawl` completes it"
-                    )
+                    member.att.summary.error = f"commit interrupted ({exc}); {FINISHED_LATER}"
                 return self.summaries
             self.valid.abort()
             self.invalid.abort()

@@ -203,6 +203,73 @@ def test_whole_object_failures_are_recorded_and_others_still_processed(tmp_path,
     assert set(failed) == {"garbage.log", "folder.log", "gone.log"}
 
 
+def test_a_full_disk_fails_that_object_and_the_run_goes_on(tmp_path, lake, lake_dir, monkeypatch) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.log", "b.log", "c.log"):
+        (src / name).write_bytes(jl(rec(), rec(n=2)))
+    real = LocalStorage.open_write
+
+    def full(self: LocalStorage, key: str):  # type: ignore[no-untyped-def]
+        if "~b-" in key and key.startswith("_staging/"):  # b.log's staged outputs
+            raise OSError(28, "No space left on device")
+        return real(self, key)
+
+    monkeypatch.setattr(LocalStorage, "open_write", full)
+    storage = LocalStorage(str(src))
+    pipeline = lake.pipeline()
+    results = [pipeline.process(ObjectRef(storage, name)) for name in ("a.log", "b.log", "c.log")]
+    monkeypatch.undo()
+    assert [r.status for r in results] == ["ok", "failed", "ok"]
+    assert "could not be written" in (results[1].error or "") and "No space left" in (results[1].error or "")
+    assert not [p for p in (lake_dir / "_staging").rglob("*") if p.is_file()]
+    assert {r["source_uri"].rsplit("/", 1)[-1] for r in rows(lake)} == {"a.log", "c.log"}
+
+
+def test_a_commit_failing_after_its_journal_is_finished_by_the_next_run(tmp_path, lake, monkeypatch) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.log").write_bytes(jl(rec(), rec(n=2)))
+    ref = ObjectRef(LocalStorage(str(src)), "a.log")
+
+    def broken(self: LocalStorage, src_key: str, dst_key: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(LocalStorage, "move", broken)
+    summary = lake.pipeline().process(ref)
+    monkeypatch.undo()
+    assert summary.status == "failed" and "next `loglake process`" in (summary.error or ""), summary.error
+    from loglake.catalog.crawler import crawl
+
+    crawl(lake.storage, lake.catalog)  # rolls the journalled commit forward
+    assert [r["source_line"] for r in rows(lake)] == [1, 2]
+
+
+def test_an_attempt_of_a_running_process_is_not_cleared_as_litter(tmp_path, lake, lake_dir) -> None:
+    """Two runs on one lake: one starting an object must not delete the other's attempt at it."""
+    import subprocess
+    import sys
+
+    from loglake.sinks.commit import source_id
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.log").write_bytes(jl(rec()))
+    ref = ObjectRef(LocalStorage(str(src)), "a.log")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        staged = lake_dir / "_staging" / source_id(ref.uri) / f"1a2b3c4d5e6-0badc0de-{other.pid:x}" / "x.parquet"
+        staged.parent.mkdir(parents=True)
+        staged.write_bytes(b"being written")
+        assert lake.pipeline().process(ref).status == "ok"
+        assert staged.exists()  # its process is alive
+    finally:
+        other.kill()
+        other.wait()
+    assert lake.pipeline().process(ref).status == "ok"
+    assert not staged.exists() and not staged.parent.exists()  # now litter of a process that is gone
+
+
 @st.composite
 def mixed_objects(draw) -> bytes:
     good = st.builds(

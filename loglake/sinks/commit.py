@@ -11,7 +11,9 @@ The catalog lists only committed files, so queries never see a half-finished obj
 from __future__ import annotations
 
 import hashlib
+import os
 import time
+import uuid
 from typing import Any
 
 import orjson
@@ -68,6 +70,28 @@ none of the other's rows and keep both. On S3 it is no lock: there the Lambda an
 one at a time, under names derived from the source, so a second commit replaces the first."""
 
 
+def attempt_id() -> str:
+    """`<start ms>-<random>-<pid>`, all hex: cleanup can tell an attempt's age, and locally whether the
+    process making it still runs."""
+    return f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}-{os.getpid():x}"
+
+
+def _running(attempt: str) -> bool:
+    """The local process that started this attempt is still alive (names without a pid: unknown, so no)."""
+    parts = attempt.split("-")
+    if len(parts) != 3:
+        return False
+    try:
+        os.kill(int(parts[2], 16), 0)
+    except ValueError:
+        return False
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_than: float | None = None) -> None:
     """Remove staged files of one attempt, or of attempts older than `older_than` seconds (all if 0).
 
@@ -87,6 +111,8 @@ def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_
             except ValueError:
                 started = 0
             doomed = older_than is None or older_than <= 0 or now_ms - started > older_than * 1000
+            if doomed and older_than is not None and isinstance(storage, LocalStorage) and _running(this):
+                doomed = False  # another run on this machine is mid-attempt on the same object
         if doomed:
             storage.delete(info.key)
             cleared.add(this)
