@@ -36,7 +36,7 @@ from loglake.formats import (
 )
 from loglake.formats.base import Parsed
 from loglake.formats.jsonl import JsonLines
-from loglake.formats.reader import Batch, Window, count_lines, line_boundaries, record_boundaries
+from loglake.formats.reader import BINARY_SAMPLE, Batch, Window, count_lines, line_boundaries, record_boundaries
 from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, get_field
 from loglake.rules.probe import Probe
@@ -471,7 +471,8 @@ class Pipeline:
             return None
         try:
             info = ref.storage.stat(ref.key)
-            parts = min(jobs, info.size // proc.split_bytes)
+            # Ranges longer than the head the binary check reads: the first then judges what the whole would.
+            parts = min(jobs, info.size // max(proc.split_bytes, BINARY_SAMPLE))
             if parts < 2:
                 return None
             with ref.storage.open_read(ref.key) as raw:

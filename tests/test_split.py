@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 from loglake.cli import main
 from loglake.config import ProcessingConfig, Settings
 from loglake.errors import ObjectError
-from loglake.formats.reader import Window, count_lines, iter_line_batches, line_boundaries, record_boundaries
+from loglake.formats.reader import (
+    BINARY_SAMPLE,
+    Window,
+    count_lines,
+    iter_line_batches,
+    line_boundaries,
+    record_boundaries,
+)
 from loglake.lake import Lake
 from loglake.parallel import process_parallel
 from loglake.query.duckdb_engine import DuckDBEngine
@@ -66,7 +73,15 @@ def test_ranges_read_exactly_the_lines_of_the_whole(
         # Binary data, refused at the object's head. Such an object is never split: `plan_split` reads
         # the whole object's head first (a first range shorter than the sample could not judge it).
         return
-    split = _lines(data, max_line, list(itertools.pairwise(cuts)))
+    if len(cuts) > 1 and cuts[1] < BINARY_SAMPLE:
+        # The first range alone may look binary where the whole object's head does not. Never so in use:
+        # `plan_split` makes no range shorter than the sample (and by default ranges are megabytes).
+        try:
+            split = _lines(data, max_line, list(itertools.pairwise(cuts)))
+        except ObjectError:
+            return
+    else:
+        split = _lines(data, max_line, list(itertools.pairwise(cuts)))
     assert split == whole
 
 

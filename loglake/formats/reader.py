@@ -167,6 +167,10 @@ def _codec_errors() -> tuple[type[Exception], ...]:
 _CONTROL = bytes(b for b in range(0x20) if b not in TEXT_CONTROL_OK)
 
 
+BINARY_SAMPLE = 4096
+"""Bytes at an object's head judged by `looks_binary`."""
+
+
 def looks_binary(sample: bytes) -> bool:
     """True for data that is clearly not text: NULs or control bytes well beyond a stray one.
 
@@ -236,7 +240,7 @@ def iter_line_batches(
             first = False
             if chunk.startswith(b"\xef\xbb\xbf"):
                 chunk = chunk[3:]
-            if looks_binary(chunk[:4096]):
+            if looks_binary(chunk[:BINARY_SAMPLE]):
                 raise ObjectError(uri, "binary data, not a text log", hint="check the object is a log file")
         parts = chunk.split(b"\n")
         last = parts.pop()
