@@ -247,6 +247,17 @@ def main() -> None:
             dst.writelines(line for i, line in enumerate(src) if i < lines // 8)
         s, r, _ = run(loglake(["process", str(eighth), "--json"], work / "lake1-eighth"))
         record("loglake process, 1/8 of the file", s, r, eighth.stat().st_size / 1e6, lines // 8)
+        shutil.rmtree(work / "lake1-eighth", ignore_errors=True)
+        # ... nor with twice the file (its lines twice over, in one object).
+        double = work / "double.jsonl"
+        with open(double, "wb") as dst:
+            for _ in range(2):
+                with open(jsonl, "rb") as src:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        s, r, _ = run(loglake(["process", str(double), "--json"], work / "lake1-double"))
+        record("loglake process, the file twice over", s, r, double.stat().st_size / 1e6, lines * 2)
+        shutil.rmtree(work / "lake1-double", ignore_errors=True)
+        double.unlink()
         # The Lambda handler: the same file from S3 into a lake on S3, as a cold invocation would.
         one_line = work / "one-line.jsonl"
         one_line.write_bytes(b'{"level":"INFO","message":"hello"}\n')

@@ -132,3 +132,22 @@ def test_rows_held_as_dicts_are_bounded_across_partitions_too(tmp_path: Path) ->
     assert sorted({o.dt for o in outputs}) == days
     got = sorted(n for o in outputs for n in pq.read_table(tmp_path / o.staged).column("n").to_pylist())
     assert got == list(range(3000))
+
+
+def test_a_partition_goes_on_in_a_new_part_after_max_row_groups(tmp_path: Path, monkeypatch) -> None:
+    """Parquet writers hold every row group's metadata until the file closes: a long object's partition is
+    written as parts of bounded row groups, every row once, in order."""
+    from loglake import sinks
+    from loglake.sinks import ZoneWriter
+    from loglake.storage import LocalStorage
+
+    monkeypatch.setattr(sinks, "MAX_ROW_GROUPS", 4)
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", "_staging/x", "parquet", 100)
+    for i in range(10):  # ten row groups of 100 rows
+        writer.add_table("2025-07-21", pa.table({"n": pa.array(range(i * 100, i * 100 + 100), pa.int64())}))
+    outputs = writer.finish()
+    groups = [pq.ParquetFile(tmp_path / o.staged).metadata.num_row_groups for o in outputs]
+    assert groups == [4, 4, 2]
+    assert [o.key.rsplit("-", 1)[-1] for o in outputs] == ["0000.parquet", "0001.parquet", "0002.parquet"]
+    assert [n for o in outputs for n in pq.read_table(tmp_path / o.staged).column("n").to_pylist()] == list(range(1000))
+    assert [o.rows for o in outputs] == [400, 400, 200]
