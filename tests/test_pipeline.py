@@ -249,6 +249,7 @@ def test_an_attempt_of_a_running_process_is_not_cleared_as_litter(tmp_path, lake
     """Two runs on one lake: one starting an object must not delete the other's attempt at it."""
     import subprocess
     import sys
+    import time
 
     from loglake.sinks.commit import source_id
 
@@ -258,7 +259,8 @@ def test_an_attempt_of_a_running_process_is_not_cleared_as_litter(tmp_path, lake
     ref = ObjectRef(LocalStorage(str(src)), "a.log")
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        staged = lake_dir / "_staging" / source_id(ref.uri) / f"1a2b3c4d5e6-0badc0de-{other.pid:x}" / "x.parquet"
+        attempt = f"{int(time.time() * 1000):x}-0badc0de-{other.pid:x}"  # as `attempt_id` names them
+        staged = lake_dir / "_staging" / source_id(ref.uri) / attempt / "x.parquet"
         staged.parent.mkdir(parents=True)
         staged.write_bytes(b"being written")
         assert lake.pipeline().process(ref).status == "ok"

@@ -76,6 +76,9 @@ def attempt_id() -> str:
     return f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}-{os.getpid():x}"
 
 
+LIVE_ATTEMPT_MS = 24 * 3600 * 1000
+
+
 def _running(attempt: str) -> bool:
     """The local process that started this attempt is still alive (names without a pid: unknown, so no)."""
     parts = attempt.split("-")
@@ -83,9 +86,7 @@ def _running(attempt: str) -> bool:
         return False
     try:
         os.kill(int(parts[2], 16), 0)
-    except ValueError:
-        return False
-    except ProcessLookupError:
+    except (ValueError, ProcessLookupError):
         return False
     except PermissionError:
         return True  # someone else's process
@@ -96,7 +97,8 @@ def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_
     """Remove staged files of one attempt, or of attempts older than `older_than` seconds (all if 0).
 
     Attempt names start with their start time in hex milliseconds, so a concurrent attempt on the
-    same object (another worker handling a duplicate event) is left alone.
+    same object (another worker handling a duplicate event) is left alone; locally, so is the attempt
+    of any process still running (its pid ends the name).
     """
     now_ms = time.time() * 1000
     cleared: set[str] = set()
@@ -111,8 +113,9 @@ def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_
             except ValueError:
                 started = 0
             doomed = older_than is None or older_than <= 0 or now_ms - started > older_than * 1000
-            if doomed and older_than is not None and isinstance(storage, LocalStorage) and _running(this):
-                doomed = False  # another run on this machine is mid-attempt on the same object
+            if doomed and older_than is not None and isinstance(storage, LocalStorage):
+                # Another run on this machine may be mid-attempt on the same object (a day on: its pid reused).
+                doomed = now_ms - started > LIVE_ATTEMPT_MS or not _running(this)
         if doomed:
             storage.delete(info.key)
             cleared.add(this)
