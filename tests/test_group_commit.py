@@ -285,6 +285,29 @@ def test_two_runs_committing_the_same_objects_at_once_keep_one_copy(
     assert len({(r["source_uri"], r["source_line"]) for r in rows}) == len(rows)
 
 
+@pytest.mark.slow
+def test_three_processes_on_one_lake_keep_every_row_once(tmp_path: Path) -> None:
+    """The real thing: separate `loglake process` runs (one with `--jobs 2`) over the same objects, at once."""
+    import subprocess
+
+    from tests.conftest import loglake_proc
+
+    src = tmp_path / "src"
+    _objects(src, 30)
+    root = tmp_path / "lake"
+    root.mkdir()
+    (root / "loglake.toml").write_text("[processing]\nfsync = false\n")
+    runs = [
+        loglake_proc("--lake", str(root), "process", str(src), "--json", *extra, stdout=subprocess.PIPE)
+        for extra in ((), (), ("--jobs", "2"))
+    ]
+    totals = [json.loads(run.communicate(timeout=120)[0])["totals"] for run in runs]
+    assert [t["failed_objects"] for t in totals] == [1, 1, 1], totals  # the broken gzip only
+    lake = Lake.open(Settings(lake=str(root)))
+    rows = _table(lake)  # as the catalog lists them, no crawl
+    assert len({(r["source_uri"], r["source_line"]) for r in rows}) == len(rows) == totals[0]["processed"]
+
+
 def test_a_late_catalog_update_does_not_list_files_another_run_replaced(tmp_path: Path) -> None:
     """Runs update the catalog after committing, in batches: a run that committed first may register its
     files after a later run replaced them (and took its rows out)."""
@@ -314,6 +337,22 @@ def test_a_group_tidying_its_staging_leaves_another_groups_folder_alone(tmp_path
     storage.write_bytes("_staging/sid1/t-1/processed/x.parquet", b"rows")
     commit_mod.clear_staging(storage, "sid1", attempt="t-1")
     assert not (tmp_path / "_staging" / "sid1").exists()  # one object's folder goes with its last attempt
+
+
+def test_empty_folders_of_dead_group_attempts_are_tidied_too(tmp_path: Path) -> None:
+    """A crash can leave an attempt's folders with no file in them: litter once stale and its process gone."""
+    import os
+    import time
+
+    storage = LocalStorage(str(tmp_path))
+    hour_ago = f"{int((time.time() - 7200) * 1000):x}"
+    dead = tmp_path / commit_mod.GROUP_STAGING / f"{hour_ago}-deadbeef-{0x7FFFFFF0:x}" / "processed" / "dt=2025-07-21"
+    live = tmp_path / commit_mod.GROUP_STAGING / f"{hour_ago}-0badc0de-{os.getpid():x}" / "processed"
+    for folder in (dead, live):
+        folder.mkdir(parents=True)
+    commit_mod.clear_staging(storage, "group", older_than=3600)
+    assert not dead.parent.parent.exists()
+    assert live.is_dir()  # a running process's, however old its name says it is (up to a day)
 
 
 def test_a_write_survives_its_folder_being_tidied_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

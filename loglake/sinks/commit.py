@@ -101,28 +101,37 @@ def clear_staging(storage: Storage, sid: str, attempt: str | None = None, older_
     of any process still running (its pid ends the name).
     """
     now_ms = time.time() * 1000
+
+    def doomed(this: str) -> bool:
+        if attempt is not None:
+            return this == attempt
+        try:
+            started = int(this.split("-", 1)[0], 16)
+        except ValueError:
+            started = 0
+        if older_than is None or older_than <= 0 or now_ms - started > older_than * 1000:
+            if older_than is not None and isinstance(storage, LocalStorage):
+                # Another run on this machine may be mid-attempt on the same object (a day on: its pid reused).
+                return now_ms - started > LIVE_ATTEMPT_MS or not _running(this)
+            return True
+        return False
+
     cleared: set[str] = set()
     for info in list(storage.list(f"{STAGING}/{sid}/")):
         parts = info.key.split("/")
         this = parts[2] if len(parts) > 2 else ""
-        if attempt is not None:
-            doomed = this == attempt
-        else:
-            try:
-                started = int(this.split("-", 1)[0], 16)
-            except ValueError:
-                started = 0
-            doomed = older_than is None or older_than <= 0 or now_ms - started > older_than * 1000
-            if doomed and older_than is not None and isinstance(storage, LocalStorage):
-                # Another run on this machine may be mid-attempt on the same object (a day on: its pid reused).
-                doomed = now_ms - started > LIVE_ATTEMPT_MS or not _running(this)
-        if doomed:
+        if doomed(this):
             storage.delete(info.key)
             cleared.add(this)
     if isinstance(storage, LocalStorage):
-        # Only the cleared attempts' folders: another process may have just made its own (empty) folder
-        # here and be about to write into it — `--jobs` workers commit groups side by side.
-        for name in (cleared | {attempt or ""}) - {""}:
+        # Only doomed attempts' folders (emptied now, or left empty by a crash): another process may have
+        # just made its own (empty) folder here and be about to write into it — `--jobs` workers commit
+        # groups side by side.
+        try:
+            left = set(os.listdir(storage.path(f"{STAGING}/{sid}")))
+        except OSError:
+            left = set()
+        for name in (cleared | {n for n in left - cleared if doomed(n)}) - {""}:
             storage.remove_empty_dirs(f"{STAGING}/{sid}/{name}", keep_base=False)
         if f"{STAGING}/{sid}" != GROUP_STAGING:  # one object's folder: no other object's attempts inside
             storage.remove_empty_dirs(f"{STAGING}/{sid}", keep_base=False)
