@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loglake.records import TIMESTAMP
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -31,6 +33,17 @@ class Result:
         self.parts, self.rows, self.slow = parts, rows, slow
         self.joined = joined
         """Lines joined into one of the rows (multi-line formats' continuation lines)."""
+
+
+def lineage(now: datetime, uri: str, fmt: str, first: int, keep: list[int]) -> list[pa.Array]:
+    """The lineage columns (`LINEAGE`, in order) of rows made of lines `keep` of a batch starting at `first`."""
+    n = len(keep)
+    return [
+        pa.repeat(pa.scalar(now, TIMESTAMP), n),
+        pa.repeat(pa.scalar(uri), n),
+        pc.add(pa.array(keep, pa.int64()), first),
+        pa.repeat(pa.scalar(fmt), n),
+    ]
 
 
 def rows_at(n: int, rows: list[int]) -> pa.Array:

@@ -10,6 +10,7 @@ handed whole to the row path.
 from __future__ import annotations
 
 import contextlib
+import functools
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.columnar import Result, by_day, drive, land, rows_at
+from loglake.columnar import Result, by_day, drive, land, lineage, rows_at
 from loglake.errors import internal_error
 from loglake.formats.jsonl import ArrowJson
 from loglake.formats.reader import Batch
-from loglake.records import TIMESTAMP, NotColumnar
+from loglake.records import NotColumnar
 from loglake.rules import RuleSet
 from loglake.rules.probe import Probe, event_times, levels
 from loglake.transform import LINEAGE
@@ -77,18 +78,11 @@ class _Batcher:
         keep, slow, good = self.readable(lines, keep)
         if not keep:
             return Result([], 0, slow)
-        n = len(keep)
-        lineage = [
-            pa.repeat(pa.scalar(self.now, TIMESTAMP), n),
-            pa.repeat(pa.scalar(self.uri), n),
-            pc.add(pa.array(keep, pa.int64()), first),
-            pa.repeat(pa.scalar(self.fmt), n),
-        ]
-        out, times, rejected = self.table(self.reader, good, lineage)
+        out, times, rejected = self.table(self.reader, good, lineage(self.now, self.uri, self.fmt, first, keep))
         valid = None
         if rejected:
             slow.extend(keep[r] for r in rejected)
-            valid = pc.invert(rows_at(n, rejected))
+            valid = pc.invert(rows_at(len(keep), rejected))
         return by_day(out, times, self.now, slow, valid)
 
     @staticmethod
@@ -102,7 +96,7 @@ class _Batcher:
         return keep, bad, [lines[i] for i in keep]
 
     def table(
-        self, reader: ArrowJson, good: list[bytes], lineage: list[pa.Array]
+        self, reader: ArrowJson, good: list[bytes], origin: list[pa.Array]
     ) -> tuple[pa.Table, pa.Array | None, list[int]]:
         """Lines → the output table with its lineage columns, its event times, and the rows (positions) that
         the row path must judge after all (an unusual time or level)."""
@@ -114,13 +108,13 @@ class _Batcher:
         if self.ts_field in table.schema.names:
             at = names.index(self.ts_field)
             # Each row's window from its own processing time: rows of several objects may be read together.
-            times, rejected = event_times(arrays[at], lineage[0], self.rules)
+            times, rejected = event_times(arrays[at], origin[0], self.rules)
             arrays[at] = times
         if self.level_field in table.schema.names:
             where = names.index(self.level_field)
             arrays[where], bad_levels = levels(arrays[where], self.levels)
             rejected = sorted(set(rejected).union(bad_levels)) if bad_levels else rejected
-        return pa.Table.from_arrays([*arrays, *lineage], names=[*names, *LINEAGE]), times, rejected
+        return pa.Table.from_arrays([*arrays, *origin], names=[*names, *LINEAGE]), times, rejected
 
 
 @dataclass
@@ -172,9 +166,9 @@ class SharedRead:
         pending, self.pending, self.bytes = self.pending, [], 0
         failed: list[ObjectRun] = []
 
-        def guarded(p: _Pending, result: Result, slow: list[int]) -> bool:
+        def guarded(p: _Pending, result: Callable[[], Result], slow: list[int]) -> bool:
             try:
-                land(self.pipeline, p.run, result, p.first, p.lines, slow)
+                land(self.pipeline, p.run, result(), p.first, p.lines, slow)
             except Exception as exc:  # a bug, never bad input: this object fails, the others go on
                 p.run.summary.status, p.run.summary.error = "failed", internal_error(exc)
                 failed.append(p.run)
@@ -188,16 +182,10 @@ class SharedRead:
                 together = self._together(pending)
         if together is None:
             for p in pending:
-                try:
-                    result = p.batcher.columns(p.first, p.lines, p.keep)
-                except Exception as exc:
-                    p.run.summary.status, p.run.summary.error = "failed", internal_error(exc)
-                    failed.append(p.run)
-                    continue
-                guarded(p, result, [])
+                guarded(p, functools.partial(p.batcher.columns, p.first, p.lines, p.keep), [])
             return failed
         parts, counts, slow = together
-        lost = [i for i, p in enumerate(pending) if not guarded(p, Result([], 0, []), sorted(slow[i]))]
+        lost = [i for i, p in enumerate(pending) if not guarded(p, lambda: Result([], 0, []), sorted(slow[i]))]
         for dt, table, owners in parts:
             if lost:
                 table = table.filter(pc.invert(pc.is_in(table.column(MEMBER), pa.array(lost, pa.int32()))))
@@ -216,25 +204,25 @@ class SharedRead:
         good: list[bytes] = []
         kept: list[list[int]] = []
         slow: list[list[int]] = []
-        lineage: list[list[pa.Array]] = [[], [], [], [], []]
+        columns: list[list[pa.Array]] = [[], [], [], [], []]  # the lineage columns, then MEMBER
         for index, p in enumerate(pending):
             keep, bad, readable = _Batcher.readable(p.lines, p.keep)
             kept.append(keep)
             slow.append(bad)
             good += readable
-            n = len(keep)
-            lineage[0].append(pa.repeat(pa.scalar(p.run.now, TIMESTAMP), n))
-            lineage[1].append(pa.repeat(pa.scalar(p.run.uri), n))
-            lineage[2].append(pc.add(pa.array(keep, pa.int64()), p.first))
-            lineage[3].append(pa.repeat(pa.scalar(p.batcher.fmt), n))
-            lineage[4].append(pa.repeat(pa.scalar(index, pa.int32()), n))
+            own = [
+                *lineage(p.run.now, p.run.uri, p.batcher.fmt, p.first, keep),
+                pa.repeat(pa.scalar(index, pa.int32()), len(keep)),
+            ]
+            for parts, column in zip(columns, own, strict=True):
+                parts.append(column)
         if not good:
             return [], [0] * len(pending), slow
         batcher = pending[0].batcher
         reader = ArrowJson(self.pipeline.json_schemas.get(batcher.fmt))
-        columns = [pa.concat_arrays(parts) for parts in lineage]
-        out, times, rejected = batcher.table(reader, good, columns[:4])
-        out = out.append_column(MEMBER, columns[4])
+        joined = [pa.concat_arrays(parts) for parts in columns]
+        out, times, rejected = batcher.table(reader, good, joined[:4])
+        out = out.append_column(MEMBER, joined[4])
         valid = None
         if rejected:
             starts = list(accumulate((len(k) for k in kept), initial=0))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.columnar import Result, by_day, drive, rows_at
+from loglake.columnar import Result, by_day, drive, lineage, rows_at
 from loglake.formats import builtin
 from loglake.formats import timestamps as ts
 from loglake.formats.base import RegexFormat
@@ -446,13 +446,8 @@ class _Batcher:
         if rows == 0:
             return Result([], 0, slow)
         names = list(cols)  # columns that hold only nulls are dropped by the writer, as for the row path
-        lineage = [
-            pa.repeat(pa.scalar(self.now, TIMESTAMP), n),
-            pa.repeat(pa.scalar(self.uri), n),
-            pc.add(pa.array(keep, pa.int64()), first),
-            pa.repeat(pa.scalar(self.name), n),
-        ]
-        out = pa.Table.from_arrays([*(cols[c] for c in names), *lineage], names=[*names, *LINEAGE])
+        own = lineage(self.now, self.uri, self.name, first, keep)
+        out = pa.Table.from_arrays([*(cols[c] for c in names), *own], names=[*names, *LINEAGE])
         result = by_day(out, cols.get("timestamp"), self.now, slow, ok if rows < n else None)
         result.joined = joined
         return result

@@ -64,14 +64,10 @@ class ParquetFileWriter(FileWriter):
 
 
 def _judged(kind: pa.DataType) -> bool:
+    """Types whose values can be mostly distinct (not booleans, not nested)."""
     t = pa.types
-    return (
-        t.is_string(kind)
-        or t.is_large_string(kind)
-        or t.is_binary(kind)
-        or t.is_integer(kind)
-        or (t.is_floating(kind) or t.is_temporal(kind) or t.is_decimal(kind))
-    )
+    checks = (t.is_string, t.is_large_string, t.is_binary, t.is_integer, t.is_floating, t.is_temporal, t.is_decimal)
+    return any(check(kind) for check in checks)
 
 
 def dictionary_columns(schema: pa.Schema, sample: pa.Table | None) -> bool | list[str]:

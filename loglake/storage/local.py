@@ -124,26 +124,21 @@ class LocalStorage(Storage):
         return ObjectInfo(key, st.st_size, st.st_mtime_ns)
 
     def update(self, key: str, change: Callable[[bytes | None], bytes]) -> bytes:
-        path = self.path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with self.lock(key):
             try:
-                try:
-                    with open(path, "rb") as fh:
-                        current: bytes | None = fh.read()
-                except FileNotFoundError:
-                    current = None
-                data = change(current)
-                self.write_bytes(key, data)
-                return data
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                with open(self.path(key), "rb") as fh:
+                    current: bytes | None = fh.read()
+            except FileNotFoundError:
+                current = None
+            data = change(current)
+            self.write_bytes(key, data)
+            return data
 
     @contextmanager
     def lock(self, name: str) -> Iterator[None]:
         """An exclusive `flock` on `.locks/<name>`: between processes, and between threads (each opens its
-        own file). Re-entrant within a thread: a commit may recover an interrupted one while holding it."""
+        own file). Re-entrant within a thread: a commit may recover an interrupted one while holding it.
+        `update` takes one per key."""
         held = _held_locks.__dict__.setdefault("names", set())
         path = self.path(f".locks/{name}")
         if path in held:
