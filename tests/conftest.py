@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -137,3 +138,69 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     handler_mod.reset()
     yield moto_endpoint
     handler_mod.reset()
+
+
+# --- The suite reads nothing outside the repository (a user's clone has nothing beside it) ---
+
+_ROOT = Path(__file__).resolve().parent.parent
+_OUTSIDE: list[str] = []
+
+
+def _system_places() -> tuple[str, ...]:
+    """Where the interpreter, its packages, temporary folders and the system's own files live."""
+    import site
+    import sysconfig
+    import tempfile
+
+    places = {
+        tempfile.gettempdir(),
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        *site.getsitepackages(),
+        site.getusersitepackages(),
+        *sysconfig.get_paths().values(),
+        *("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev", "/run", "/var", "/opt"),
+        os.path.expanduser("~"),  # the user's own config (~/.aws, caches)
+    }
+    return tuple(os.path.realpath(p).rstrip(os.sep) + os.sep for p in places if p)
+
+
+def reads_outside(path: str, root: Path, system: tuple[str, ...]) -> bool:
+    """True for a path beside the repository (a workspace's shared folders) or outside every allowed place.
+
+    Beside means under the repository's parent but not in the repository; that rule is off when the parent
+    is itself a system place (a clone straight into /tmp), where everything beside is temporary files.
+    """
+    full = os.path.realpath(path).rstrip(os.sep) + os.sep
+    inside, parent = str(root) + os.sep, str(root.parent).rstrip(os.sep) + os.sep
+    if full.startswith(inside):
+        return False
+    if full.startswith(parent) and full != parent and parent not in system:
+        return True
+    return not full.startswith(system)
+
+
+_SYSTEM = _system_places()
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event not in ("open", "os.listdir", "os.scandir") or not args:
+        return
+    path = args[0]
+    if isinstance(path, str | bytes | os.PathLike):  # not a file descriptor
+        with contextlib.suppress(TypeError, ValueError):
+            if reads_outside(os.fsdecode(path), _ROOT, _SYSTEM):
+                _OUTSIDE.append(os.fsdecode(path))
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def outside_reads() -> Iterator[list[str]]:
+    """Fails a test that opened anything beside the repository or outside the system's own places."""
+    _OUTSIDE.clear()
+    yield _OUTSIDE
+    found, _OUTSIDE[:] = sorted(set(_OUTSIDE)), []
+    assert not found, f"the test read outside the repository (a user's clone has nothing there): {found[:5]}"
