@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+READER := .venv-reader/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test lint typecheck check bench clean
@@ -16,10 +17,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# An Iceberg reader that is not pyiceberg (DuckDB's own iceberg extension), in a venv of its own: the
+# tests check that other engines read the lake's tables as LogLake does.
+$(READER): Makefile
+	$(PYTHON) -m venv .venv-reader
+	.venv-reader/bin/python -m pip install --quiet 'duckdb==1.5.5' 'duckdb-extension-iceberg==1.5.5' 'duckdb-extension-avro==1.5.5'
+	@touch $(READER)
+
 demo: $(STAMP) ## generate sample logs, ingest, process, crawl, run the tutorial's queries (lake: ./lake)
 	$(BIN)/loglake --lake ./lake demo
 
-test: $(STAMP) ## run the whole test suite (slow end-to-end tests included)
+test: $(STAMP) $(READER) ## run the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP) ## ruff
@@ -35,4 +43,4 @@ bench: $(STAMP) ## throughput and memory against reference approaches (BENCH_MB=
 	$(BIN)/python -m bench.run
 
 clean: ## remove the virtualenv, the demo lake and caches
-	rm -rf $(VENV) lake .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-reader lake .pytest_cache .mypy_cache .ruff_cache

@@ -77,6 +77,6 @@ def test_the_audit_hook_records_a_read_beside_the_repository(outside_reads: list
     if not reads_outside(str(sibling), ROOT, _SYSTEM):
         pytest.skip(f"the repository's parent {ROOT.parent} is a temporary or system folder")
     with contextlib.suppress(OSError):
-        open(sibling / "NOTES.md", "rb").close()  # noqa: SIM115 - the open itself is what is checked
+        open(sibling / "NOTES.md", "rb").close()
     assert outside_reads == [str(sibling / "NOTES.md")]
     outside_reads.clear()  # this test's own read was deliberate

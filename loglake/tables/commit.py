@@ -1,0 +1,125 @@
+"""A commit: data files already written become rows of the tables, replacing a source's earlier rows.
+
+Per table, one Iceberg transaction: the schema evolves by the writers' new and widened columns,
+the rows of sources processed before are deleted (`source_uri IN (…)`: whole files of one source
+are dropped from metadata, files shared with other sources are rewritten without them), and the
+new files are added. Readers see the snapshot before or after, never between.
+
+Concurrent writers: pyiceberg's own retry is off for our tables, because a retry must re-decide
+what it replaces. A first attempt deletes only for sources the caller knows were seen (so a
+first-seen object does no delete scan); after a conflict every source of the commit is deleted
+before adding, since the writer that won may have committed one of them. Together with manifests
+written before the commit, that keeps each source's rows exactly once (see `pipeline`).
+
+Two tables are two transactions. The snapshot summary carries the attempt id
+(`loglake.attempt`), so a commit interrupted between the two is finished by `finish` — each
+table's part applied once, whatever ran before.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import warnings
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from loglake.errors import Transient
+from loglake.tables.catalog import ZONES, Tables
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+ATTEMPT = "loglake.attempt"
+"""Snapshot summary property: the attempt (or group) whose commit made the snapshot."""
+RETRIES = 12
+
+
+@dataclass
+class Change:
+    """What one commit does to one table."""
+
+    files: list[str] = field(default_factory=list)
+    """Data files (full URIs), written and closed, in the table's location."""
+    schema: pa.Schema | None = None
+    """The writers' target schema: the table's plus the columns they added or widened."""
+
+    def to_json(self) -> dict[str, Any]:
+        schema = [] if self.schema is None else [[f.name, str(f.type)] for f in self.schema]
+        return {"files": self.files, "schema": schema}
+
+
+@dataclass
+class Commit:
+    attempt: str
+    sources: list[str]
+    """Every source URI the commit is for: their earlier rows go."""
+    seen: set[str]
+    """Sources that may have rows in the tables already (a manifest exists for them)."""
+    changes: dict[str, Change]
+    """zone → change"""
+
+
+def _committed(table: Table, attempt: str) -> bool:
+    return any(s.summary is not None and s.summary.get(ATTEMPT) == attempt for s in table.metadata.snapshots)
+
+
+def _apply(table: Table, commit: Commit, change: Change, replace: list[str]) -> None:
+    from pyiceberg.expressions import In
+
+    props = {ATTEMPT: commit.attempt}
+    with warnings.catch_warnings(), table.transaction() as tx:
+        warnings.filterwarnings("ignore", "Delete operation did not match any records")
+        if change.schema is not None:
+            with tx.update_schema() as update:  # no change, no new schema
+                update.union_by_name(change.schema)
+        if replace:
+            tx.delete(In("source_uri", replace), snapshot_properties=props)  # type: ignore[call-arg,arg-type]
+        if change.files:
+            tx.add_files(change.files, snapshot_properties=props, check_duplicate_files=False)
+
+
+def apply(
+    tables: Tables,
+    commit: Commit,
+    lock: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    zones: tuple[str, ...] = ZONES,
+) -> None:
+    """Both tables' parts of `commit`, each in one transaction, retried on conflict."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    for zone in zones:
+        change = commit.changes.get(zone, Change())
+        replace = sorted(commit.seen)
+        if not change.files and not replace:
+            continue
+        for attempt in range(RETRIES + 1):
+            try:
+                with lock():
+                    table = tables.load(zone, refresh=attempt > 0)
+                    if attempt and _committed(table, commit.attempt):
+                        break  # an earlier try landed though it was reported failed
+                    _apply(table, commit, change, replace)
+                    tables.load(zone, refresh=True)
+                break
+            except CommitFailedException as exc:
+                if attempt == RETRIES:
+                    raise Transient(
+                        f"table `{tables.name(zone)}`: {RETRIES + 1} commits in a row lost to concurrent writers",
+                        hint="the message is retried; lower the event source's maximum concurrency if this persists",
+                    ) from exc
+                replace = sorted(commit.sources)  # the winner may have committed any of ours
+                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+
+
+def finish(tables: Tables, commit: Commit, lock: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
+    """Complete a commit that was interrupted: apply each table's part that has not landed."""
+    pending = tuple(zone for zone in ZONES if not _committed(tables.load(zone, refresh=True), commit.attempt))
+    if pending:
+        # The interrupted writer decided what to replace; after a crash any source may already be in.
+        again = Commit(commit.attempt, commit.sources, set(commit.sources) | commit.seen, commit.changes)
+        apply(tables, again, lock, pending)
