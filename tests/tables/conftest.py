@@ -42,8 +42,10 @@ def write_file(
     batch = batch.append_column("dt", pa.array([dt] * len(batch), pa.string()))
     out = target.conform(batch)
     uri = f"{tables.locations[zone]}/dt={dt}/{uuid.uuid4().hex}.parquet"
-    os.makedirs(os.path.dirname(local_path(uri)), exist_ok=True)
-    pq.write_table(out.table, local_path(uri))
+    if uri.startswith("file://"):
+        os.makedirs(os.path.dirname(local_path(uri)), exist_ok=True)
+    with tables.load(zone).io.new_output(uri).create(overwrite=True) as sink:
+        pq.write_table(out.table, sink)
     return uri, out.rescued_rows
 
 
