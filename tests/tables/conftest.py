@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -102,3 +103,21 @@ def independent() -> Callable[[Tables, str, str], list[dict[str, Any]]]:
 def same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
     key = lambda r: json.dumps(r, sort_keys=True, default=str)  # noqa: E731
     return sorted(map(key, a)) == sorted(map(key, b))
+
+
+def at_once(work: Callable[[int], object], count: int) -> list[BaseException]:
+    """`work(0) … work(count-1)` on threads started together; what they raised."""
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

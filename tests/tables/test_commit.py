@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from loglake.config import CatalogConfig
 from loglake.tables.catalog import SQLITE_KEY, TableDamaged, Tables, open_tables
 from loglake.tables.commit import ATTEMPT, Change, Commit, apply, finish
 from loglake.tables.schema import RESCUED, Target
-from tests.tables.conftest import commit_source, duck_rows, same, write_file
+from tests.tables.conftest import at_once, commit_source, duck_rows, same, write_file
 
 
 def rows(n: int, **extra: object) -> list[dict[str, object]]:
@@ -66,28 +65,18 @@ def test_types_changing_between_and_within_files_read_the_same_in_every_reader(t
 def test_concurrent_writers_of_the_same_objects_keep_their_rows_once(tables: Tables) -> None:
     """Six threads, each committing the same three objects (one seen, two new) with no lock: conflicts retried."""
     commit_source(tables, {"raw/seen.log": [rows(1)]})
-    errors: list[BaseException] = []
 
-    def writer() -> None:
-        try:
-            # each opens its own catalog connection, as separate processes would
-            mine = open_tables(
-                tables.locations["processed"][: -len("/processed")], CatalogConfig(), tables.where.rsplit("/", 2)[0]
-            )
-            commit_source(
-                mine,
-                {"raw/seen.log": [rows(2)], "raw/new-1.log": [rows(3)], "raw/new-2.log": [rows(1)]},
-                seen={"raw/seen.log"},
-            )
-        except BaseException as exc:
-            errors.append(exc)
+    def writer(_: int) -> None:
+        # each opens its own catalog connection, as separate processes would
+        root = tables.where.rsplit("/", 2)[0]
+        mine = open_tables("file://" + root, CatalogConfig(), root)
+        commit_source(
+            mine,
+            {"raw/seen.log": [rows(2)], "raw/new-1.log": [rows(3)], "raw/new-2.log": [rows(1)]},
+            seen={"raw/seen.log"},
+        )
 
-    threads = [threading.Thread(target=writer) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not at_once(writer, 6)
     counts = {
         r["source_uri"]: r["n"]
         for r in duck_rows(tables, "processed", "SELECT source_uri, count(*) n FROM t GROUP BY 1")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import boto3
 import pytest
 
 from loglake.config import CatalogConfig
 from loglake.tables.catalog import Tables, open_tables
-from tests.tables.conftest import commit_source
+from tests.tables.conftest import at_once, commit_source
 
 BUCKET = "lake-bucket"
 
@@ -40,42 +38,19 @@ def test_glue_holds_both_tables_as_iceberg_with_their_metadata_location(s3_table
 
 def test_two_writers_creating_the_tables_on_a_fresh_stack_both_go_on(aws: str) -> None:
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            open_tables(f"s3://{BUCKET}", CatalogConfig(), None).ensure()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not at_once(lambda _: open_tables(f"s3://{BUCKET}", CatalogConfig(), None).ensure(), 4)
     assert len(boto3.client("glue").get_tables(DatabaseName="log_analytics_db")["TableList"]) == 2
 
 
 def test_sixteen_concurrent_writers_leave_every_row_exactly_once(s3_tables: Tables) -> None:
     """Each writer commits its own objects and one object every writer was handed at the same moment (a duplicate
     delivery in flight everywhere): every overlapping commit conflicts, and its retry replaces what won."""
-    errors: list[BaseException] = []
 
     def worker(n: int) -> None:
-        try:
-            mine = open_tables(f"s3://{BUCKET}", CatalogConfig(), None)
-            commit_source(
-                mine, {f"s3://raw/w{n}-{i}.log": [rows(2)] for i in range(3)} | {"s3://raw/dup.log": [rows(4)]}
-            )
-        except BaseException as exc:
-            errors.append(exc)
+        mine = open_tables(f"s3://{BUCKET}", CatalogConfig(), None)
+        commit_source(mine, {f"s3://raw/w{n}-{i}.log": [rows(2)] for i in range(3)} | {"s3://raw/dup.log": [rows(4)]})
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(worker, 16)
     assert not errors, errors[:1]
     table = s3_tables.load("processed", refresh=True)
     counts: dict[str, int] = {}
