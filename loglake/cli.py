@@ -8,7 +8,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import click
@@ -25,8 +25,6 @@ from loglake.lake import Lake
 from loglake.pipeline import Summary
 
 OK, SOME_FAILED, USAGE = 0, 1, 2
-CATALOG_FLUSH_EVERY = 500
-"""Objects between catalog writes in a long `process` run (queries see progress, writes stay few)."""
 TUTORIAL_QUERIES = (
     'SELECT * FROM "log_analytics_db"."processed_logs" LIMIT 10;',
     'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level;',
@@ -107,41 +105,22 @@ def _totals(summaries: Iterable[Summary]) -> dict[str, Any]:
 
 
 def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False, jobs: int = 1) -> list[Summary]:
-    """Process objects (in worker processes when `jobs` != 1), writing the catalog once per batch."""
+    """Process objects (in worker processes when `jobs` != 1); each commit updates the tables itself."""
     if jobs != 1 and refs:
         from loglake.parallel import process_parallel
 
         results = process_parallel(lake.settings, refs, jobs)
     else:
-        results = _process_sequential(lake, refs)
+        results = lake.pipeline().process_many(refs)
     summaries: list[Summary] = []
-    added: list[Any] = []
-    removed: list[str] = []
-    try:
-        with _progress(len(refs), not as_json) as progress:
-            task = progress.add_task(
-                "processing" if jobs == 1 else f"processing on {jobs or 'all'} cores", total=len(refs)
-            )
-            for i, (summary, more_added, more_removed) in enumerate(results, 1):
-                summaries.append(summary)
-                added.extend(more_added)
-                removed.extend(more_removed)
-                if not as_json and not quiet:
-                    progress.console.print(_summary_line(summary))
-                progress.advance(task)
-                if i % CATALOG_FLUSH_EVERY == 0:
-                    lake.catalog.apply(added, removed)
-                    added, removed = [], []
-    finally:
-        lake.catalog.apply(added, removed)
+    with _progress(len(refs), not as_json) as progress:
+        task = progress.add_task("processing" if jobs == 1 else f"processing on {jobs or 'all'} cores", total=len(refs))
+        for summary in results:
+            summaries.append(summary)
+            if not as_json and not quiet:
+                progress.console.print(_summary_line(summary))
+            progress.advance(task)
     return summaries
-
-
-def _process_sequential(lake: Lake, refs: list[Any]) -> Iterator[tuple[Summary, list[Any], list[str]]]:
-    pipeline = lake.pipeline()
-    pipeline.defer_catalog = True  # the caller writes the catalog once per batch of objects
-    for summary in pipeline.process_many(refs):
-        yield (summary, *pipeline.take_catalog_changes())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -227,12 +206,6 @@ def ingest(ctx: click.Context, files: tuple[str, ...], prefix: str, as_json: boo
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
-    "--processed-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of processed/."
-)
-@click.option(
-    "--errors-format", type=click.Choice(["parquet", "jsonl"]), default=None, help="Output format of errors/."
-)
-@click.option(
     "--jobs",
     "-j",
     default=1,
@@ -245,8 +218,6 @@ def ingest(ctx: click.Context, files: tuple[str, ...], prefix: str, as_json: boo
 def process(
     ctx: click.Context,
     paths: tuple[str, ...],
-    processed_format: str | None,
-    errors_format: str | None,
     jobs: int,
     as_json: bool,
 ) -> None:
@@ -264,7 +235,7 @@ def process(
     """
     from loglake.sources import refs_for_paths
 
-    lake = _lake(ctx, processed_format=processed_format, errors_format=errors_format)
+    lake = _lake(ctx)
     missing = [p for p in paths if not os.path.exists(p)]
     refs = list(refs_for_paths([p for p in paths if os.path.exists(p)], lake.settings.processing.suffixes))
     summaries = _run_objects(lake, refs, as_json, jobs=jobs)
@@ -287,46 +258,44 @@ def process(
 
 
 @main.command()
-@click.option("--ddl", is_flag=True, help="Print the equivalent Athena CREATE EXTERNAL TABLE statements.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 @friendly
-def crawl(ctx: click.Context, ddl: bool, as_json: bool) -> None:
-    """Rebuild the catalog from the data in processed/ and errors/ (like a Glue crawler).
+def crawl(ctx: click.Context, as_json: bool) -> None:
+    """Adopt or repair the tables: rebuild both Iceberg tables from the zones and the manifests.
 
-    Schemas are the union of all files' columns, conflicting types widened (int vs string → string).
-    Processing keeps the catalog current by itself; crawl repairs it after manual changes.
+    Processing keeps the tables current by itself. Crawl finishes interrupted commits, then makes
+    each table anew from the data files the manifests (and a 0.1 lake's catalog document) list as
+    current: a lake written by an earlier version migrates with this one command. Files that do not
+    fit the table's schema are rewritten beside the original. Glue registration (S3 lakes) happens by itself.
 
     \b
     Example:
-      loglake crawl --ddl
+      loglake crawl
+      loglake crawl --json
     """
-    from loglake.catalog.crawler import crawl as run_crawl
-    from loglake.catalog.ddl import catalog_ddl
+    from loglake.query.snapshot import describe
+    from loglake.tables.adopt import adopt
 
     lake = _lake(ctx)
-    doc = run_crawl(lake.storage, lake.catalog)
-    formats = {"processed": lake.settings.processing.processed_format, "errors": lake.settings.processing.errors_format}
+    pipeline = lake.pipeline()
+    report = adopt(lake.storage, lake.tables, pipeline.uri_of, pipeline.lock)
+    described = {zone: describe(lake.tables.load(zone, refresh=True)) for zone in ("processed", "errors")}
     if as_json:
-        _print_json(
-            {
-                "database": doc["database"],
-                "tables": {
-                    name: {k: t[k] for k in ("location", "columns", "partitions", "rows", "formats")}
-                    | {"files": len(t["files"])}
-                    for name, t in doc["tables"].items()
-                },
-                **({"ddl": catalog_ddl(doc, formats)} if ddl else {}),
-            }
-        )
+        _print_json({"tables": list(described.values()), **report.to_json()})
         return
-    for name, t in doc["tables"].items():
+    for note in report.notes:
+        out.print(note, markup=False)
+    for d in described.values():
         out.print(
-            f"{doc['database']}.{name}: {len(t['columns'])} columns, {len(t['partitions'])} partition(s), "
-            f"{len(t['files'])} file(s), {t['rows']} rows"
+            f"{d['name']}: {len(d['columns'])} columns, {d['files']} file(s), {d['rows']} rows; "
+            f"metadata {d['metadata_location']}",
+            markup=False,
         )
-    if ddl:
-        out.print(catalog_ddl(doc, formats), markup=False)
+    if report.rewritten:
+        out.print(f"{report.rewritten} older file(s) rewritten to fit the tables' schemas")
+    for key in report.missing:
+        err.print(f"listed but missing (not in the tables): {key}", markup=False)
 
 
 @main.command()
@@ -334,55 +303,69 @@ def crawl(ctx: click.Context, ddl: bool, as_json: bool) -> None:
 @click.option("--dt", help="Only this partition, e.g. 2025-07-21 (default: all).")
 @click.option("--target-mb", type=click.IntRange(1), default=128, show_default=True, help="Size of merged files.")
 @click.option(
+    "--retain-hours",
+    type=click.FloatRange(0),
+    default=24.0,
+    show_default=True,
+    help="Snapshots younger than this stay readable (time travel, queries already running).",
+)
+@click.option(
     "--grace",
     type=click.FloatRange(0),
-    default=300.0,
+    default=3600.0,
     show_default=True,
-    help="Seconds merged inputs stay on disk for queries already running.",
+    help="Seconds an unreferenced file must be old before it is deleted (a commit may be about to add it).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 @friendly
-def compact(ctx: click.Context, zone: str | None, dt: str | None, target_mb: int, grace: float, as_json: bool) -> None:
-    """Merge small Parquet files of each partition into ~128 MB files, atomically.
+def compact(
+    ctx: click.Context,
+    zone: str | None,
+    dt: str | None,
+    target_mb: int,
+    retain_hours: float,
+    grace: float,
+    as_json: bool,
+) -> None:
+    """Merge small files of each partition into ~128 MB files, expire old snapshots, delete orphans.
 
-    A query running meanwhile sees either the small files or the merged one, never both or
-    neither: the catalog swaps them in one update, and the small files are deleted only after
-    --grace seconds (by a later compact or crawl). Reprocessing an object afterwards takes its old
-    rows out of the merged file, so nothing is doubled.
+    Each merge is one Iceberg snapshot: every engine sees the small files or the merged one, never
+    both or neither. Snapshots older than --retain-hours are then expired, and files no remaining
+    snapshot references are deleted once older than --grace. On AWS, Athena's
+    `OPTIMIZE … REWRITE DATA USING BIN_PACK` and `VACUUM` do the same on the same tables.
 
     \b
     Example:
       loglake compact
       loglake compact --zone processed --dt 2025-07-21 --json
     """
-    from loglake.aws.glue import GlueCatalog
-    from loglake.catalog.compact import Compactor
+    from datetime import timedelta
+
+    from loglake.tables.compact import compact as run_compact
+    from loglake.tables.compact import expire, remove_orphans
 
     lake = _lake(ctx)
-    if isinstance(lake.catalog, GlueCatalog) and grace:
-        # Athena reads partition folders, not our file list: inputs left behind would count twice.
-        err.print("[yellow]Glue catalog: merged inputs are deleted right after the swap (Athena reads folders).[/]")
-        grace = 0.0
-    compactor = Compactor(lake.storage, lake.catalog, target_bytes=target_mb << 20, grace_seconds=grace)
-    parts = list(compactor.partitions(zone, dt))
-    reports = []
-    with _progress(len(parts), not as_json) as progress:
-        task = progress.add_task("compacting", total=len(parts))
-        for part_zone, part_dt in parts:
-            reports.append(compactor.compact(part_zone, part_dt))
-            progress.advance(task)
-    done = [r for r in reports if r.into or r.deleted_retired]
+    zones = (zone,) if zone else ("processed", "errors")
+    with _progress(1, not as_json) as progress:
+        task = progress.add_task("compacting", total=1)
+        reports = run_compact(lake.tables, zones, dt, target_mb << 20)
+        expired = expire(lake.tables, timedelta(hours=retain_hours))
+        orphans = remove_orphans(lake.tables, lake.storage, timedelta(seconds=grace))
+        progress.advance(task)
     if as_json:
-        _print_json({"partitions": len(reports), "compacted": [r.to_json() for r in done]})
-        return
-    for r in done:
-        out.print(
-            f"{r.zone}/dt={r.dt}: {r.merged_files} files → {r.into} ({r.rows} rows); "
-            f"{r.deleted_retired} retired file(s) deleted"
+        _print_json(
+            {"compacted": [r.to_json() for r in reports], "expired_snapshots": expired, "orphans_deleted": orphans}
         )
-    if not done:
-        out.print(f"nothing to compact in {len(reports)} partition(s)")
+        return
+    for r in reports:
+        line = f"{r.zone}/dt={r.dt}: {r.inputs} files → {r.into} ({r.rows} rows)"
+        out.print(line + (f"; skipped: {r.skipped}" if r.skipped else ""), markup=False)
+    if not reports:
+        out.print("nothing to compact")
+    out.print(
+        f"snapshots expired: {sum(expired.values())}; unreferenced files deleted: {sum(orphans.values())}", markup=False
+    )
 
 
 def _clip(text: str, limit: int = 48) -> str:
@@ -420,19 +403,25 @@ def _print_result(result: Any, fmt: str) -> None:
 @click.option(
     "--engine", type=click.Choice(["duckdb", "athena"]), default="duckdb", show_default=True, help="Where the SQL runs."
 )
+@click.option(
+    "--as-of",
+    metavar="TIME|SNAPSHOT",
+    help="Read the tables as they were: an ISO time (e.g. 2026-12-01T10:00:00Z) or a snapshot id.",
+)
 @click.pass_context
 @friendly
-def query(ctx: click.Context, sql: str, fmt: str, as_json: bool, no_save: bool, engine: str) -> None:
-    """Run read-only SQL over the catalog's tables (DuckDB).
+def query(ctx: click.Context, sql: str, fmt: str, as_json: bool, no_save: bool, engine: str, as_of: str | None) -> None:
+    """Run read-only SQL over the lake's Iceberg tables (DuckDB).
 
     Tables are "log_analytics_db"."processed_logs" and "log_analytics_db"."errors_logs"; the
     database may be left out. Each result is also saved as CSV under query-results/, as Athena does.
-    Statements that would change data are refused (exit code 2).
+    Statements that would change data are refused (exit code 2). --as-of reads an earlier snapshot.
 
     \b
     Example:
       loglake query 'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level'
       loglake query 'SELECT error_code, COUNT(*) FROM errors_logs GROUP BY 1' --json
+      loglake query --as-of 2026-12-01T09:00:00Z 'SELECT COUNT(*) FROM processed_logs'
       loglake --lake s3://my-processed-bucket query --engine athena 'SELECT * FROM errors_logs LIMIT 10'
     """
     from loglake.query.duckdb_engine import DuckDBEngine
@@ -452,7 +441,7 @@ def query(ctx: click.Context, sql: str, fmt: str, as_json: bool, no_save: bool, 
             f"Athena query {result.query_id}: {athena.bytes_scanned:,} bytes scanned; results at {result.saved_to}"
         )
         return
-    result = DuckDBEngine(lake.storage, lake.catalog.load()).run(sql, save=not no_save)
+    result = DuckDBEngine(lake.storage, lake.tables, as_of).run(sql, save=not no_save)
     _print_result(result, fmt)
     if result.saved_to:
         err.print(f"saved to {result.saved_to}")
@@ -775,7 +764,7 @@ def status(ctx: click.Context, failed: bool, as_json: bool) -> None:
     Example:
       loglake status --failed
     """
-    from loglake.sinks.commit import iter_manifests
+    from loglake.tables.journal import iter_manifests
 
     lake = _lake(ctx)
     rows = []
@@ -816,7 +805,7 @@ def status(ctx: click.Context, failed: bool, as_json: bool) -> None:
 @click.pass_context
 @friendly
 def demo(ctx: click.Context, lines: int, seed: int) -> None:
-    """Generate sample logs, then ingest → process → crawl → the tutorial's three queries.
+    """Generate sample logs, then ingest → process → the tables → the tutorial's three queries.
 
     Re-running is safe: the same objects are reprocessed and replace their earlier output.
 
@@ -824,9 +813,9 @@ def demo(ctx: click.Context, lines: int, seed: int) -> None:
     Example:
       loglake --lake ./lake demo
     """
-    from loglake.catalog.crawler import crawl as run_crawl
     from loglake.demo import generate
     from loglake.query.duckdb_engine import DuckDBEngine
+    from loglake.query.snapshot import describe
     from loglake.sources import ObjectRef
 
     lake = _lake(ctx)
@@ -849,12 +838,12 @@ def demo(ctx: click.Context, lines: int, seed: int) -> None:
         f"total: {totals['lines']} lines → {totals['processed']} processed, "
         f"{totals['errors']} errors, {totals['blank']} blank"
     )
-    out.rule("4. crawl (catalog tables and partitions)")
-    doc = run_crawl(lake.storage, lake.catalog)
-    for name, t in doc["tables"].items():
-        out.print(f"{doc['database']}.{name}: {len(t['columns'])} columns, partitions {', '.join(t['partitions'])}")
+    out.rule("4. the tables (Apache Iceberg: Athena, Spark, Trino and DuckDB read them as they are)")
+    for zone in ("processed", "errors"):
+        d = describe(lake.tables.load(zone, refresh=True))
+        out.print(f"{d['name']}: {len(d['columns'])} columns, {d['files']} file(s), {d['rows']} rows", markup=False)
     out.rule("5. the tutorial's queries")
-    engine = DuckDBEngine(lake.storage, doc)
+    engine = DuckDBEngine(lake.storage, lake.tables)
     for sql in TUTORIAL_QUERIES:
         out.print(f"[bold]{sql}[/]")
         _print_result(engine.run(sql), "table")

@@ -16,7 +16,7 @@ from loglake.errors import ConfigError
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL")
 FIELD_TYPES = ("string", "integer", "number", "boolean", "object", "array")
-OUTPUT_FORMATS = ("parquet", "jsonl")
+OUTPUT_FORMATS = ("parquet",)
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ class ProcessingConfig:
     batch_rows: int = 16_384
     """Rows buffered per partition before a Parquet row group is written."""
     processed_format: str = "parquet"
-    """`parquet` (zstd; files of a few rows uncompressed) or `jsonl`."""
+    """`parquet` (zstd; files of a few rows uncompressed), the tables' data files."""
     errors_format: str = "parquet"
-    """`parquet` (zstd; files of a few rows uncompressed) or `jsonl`."""
+    """`parquet`, as for processed/."""
     columnar: bool = True
     """JSON Lines under the built-in rules go through Arrow in batches (several times faster); lines that
     need a reason or a normalised value still go row by row. Off: every line row by row (same output)."""
@@ -283,7 +283,11 @@ def _whole_number(value: object, where: str) -> int:
 
 def _output_format(value: object, where: str) -> str:
     if value not in OUTPUT_FORMATS:
-        raise ConfigError(f"{where}: `{value}` is not an output format", hint="use `parquet` or `jsonl`")
+        raise ConfigError(
+            f"{where}: `{value}` is not an output format",
+            hint="the tables are Apache Iceberg tables of Parquet files (JSON Lines output is no longer written); "
+            "remove the setting or use `parquet`",
+        )
     return str(value)
 
 
@@ -407,7 +411,7 @@ suffixes = [".log", ".log.gz", ".jsonl", ".jsonl.gz", ".json", ".ndjson"]
 # Nested objects become columns: {"http": {"status": 200}} -> http_status.
 flatten_separator = "_"
 flatten_max_depth = 8
-# "parquet" (zstd) or "jsonl" for each zone.
+# Data files of the Iceberg tables: "parquet" (zstd).
 processed_format = "parquet"
 errors_format = "parquet"
 # Lines longer than this go to errors/ as line_too_long.

@@ -1,4 +1,4 @@
-"""Process objects on several cores: one pipeline per worker process, the catalog written once by the parent."""
+"""Process objects on several cores: one pipeline per worker process, each committing its own objects."""
 
 from __future__ import annotations
 
@@ -21,26 +21,20 @@ def _init(settings: Settings, jobs: int) -> None:
 
     lake = Lake.open(settings)
     _PIPELINE = lake.pipeline()
-    _PIPELINE.defer_catalog = True
-    _PIPELINE.group_recovery_pending = False  # the parent did it before any worker started
+    _PIPELINE.recovery_pending = False  # the parent did it before any worker started
     _PIPELINE.overlap = jobs < (os.cpu_count() or 1)
 
 
-def _one(root: str, key: str) -> tuple[Summary, list[dict[str, Any]], list[str]]:
+def _one(root: str, key: str) -> Summary:
     assert _PIPELINE is not None
-    summary = _PIPELINE.process(ObjectRef(open_storage(root), key))
-    added, removed = _PIPELINE.take_catalog_changes()
-    return summary, added, removed
+    return _PIPELINE.process(ObjectRef(open_storage(root), key))
 
 
-def _many(root: str, keys: list[tuple[str, int | None]]) -> list[tuple[Summary, list[dict[str, Any]], list[str]]]:
+def _many(root: str, keys: list[tuple[str, int | None]]) -> list[Summary]:
     """Small objects, committed in groups by this worker."""
     assert _PIPELINE is not None
     storage = open_storage(root)
-    out = []
-    for summary in _PIPELINE.process_many(ObjectRef(storage, key, size) for key, size in keys):
-        out.append((summary, *_PIPELINE.take_catalog_changes()))
-    return out
+    return list(_PIPELINE.process_many(ObjectRef(storage, key, size) for key, size in keys))
 
 
 def _chunks(parent: Pipeline, refs: list[ObjectRef], jobs: int) -> Iterator[ObjectRef | list[ObjectRef]]:
@@ -75,10 +69,8 @@ def storage_root(ref: ObjectRef) -> str:
     return uri if "://" in uri else uri or "."
 
 
-def process_parallel(
-    settings: Settings, refs: list[ObjectRef], jobs: int
-) -> Iterator[tuple[Summary, list[Any], list[str]]]:
-    """Yield each object's summary and catalog changes as workers finish (in input order).
+def process_parallel(settings: Settings, refs: list[ObjectRef], jobs: int) -> Iterator[Summary]:
+    """Yield each object's summary as workers finish (in input order).
 
     Big objects are split into byte ranges read by several workers; this process commits them.
     """
@@ -86,9 +78,7 @@ def process_parallel(
 
     jobs = jobs or os.cpu_count() or 1
     parent = Lake.open(settings).pipeline()
-    parent.defer_catalog = True
-    parent.recover_groups()
-    parent.flush_catalog()
+    parent.recover()
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(settings, jobs)) as pool:
         work: list[Future[Any] | tuple[ObjectRef, Split, list[Future[Piece]]]] = []
         for item in _chunks(parent, refs, jobs):
@@ -112,10 +102,9 @@ def process_parallel(
                 yield from result if isinstance(result, list) else [result]
                 continue
             ref, split, ranges = job
-            wait(ranges)  # all of them, so none is still writing into the attempt's staging if it is dropped
+            wait(ranges)  # all of them, so none is still writing files of the attempt if it is dropped
             try:
                 pieces: list[Piece] | None = [f.result() for f in ranges]
             except Exception:
                 pieces = None
-            summary = parent.complete_split(ref, split, pieces)
-            yield (summary, *parent.take_catalog_changes())
+            yield parent.complete_split(ref, split, pieces)

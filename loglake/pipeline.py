@@ -6,6 +6,7 @@ Accounting is the invariant this module owns, for every object: lines + shared =
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import itertools
 import re
@@ -17,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from loglake.catalog.compact import Rewrite, take_out
-from loglake.catalog.local import LocalCatalog
 from loglake.columnar import jsonl as columnar_jsonl
 from loglake.columnar import text as columnar_text
 from loglake.columnar.jsonl import SharedRead
@@ -40,24 +39,14 @@ from loglake.formats.reader import BINARY_SAMPLE, Batch, Window, count_lines, li
 from loglake.records import ERROR_SCHEMA
 from loglake.rules import RuleSet, get_field
 from loglake.rules.probe import Probe
-from loglake.sinks import STAGING, OutputFile, SharedWriter, ZoneWriter
-from loglake.sinks.commit import (
-    COMMIT_LOCK,
-    GROUP_STAGING,
-    attempt_id,
-    clear_staging,
-    commit,
-    commit_group,
-    group_journal_key,
-    own_outputs,
-    read_manifest,
-    recover,
-    recover_groups,
-    source_id,
-    write_manifest,
-)
+from loglake.sinks import OutputFile, SharedWriter, ZoneWriter
 from loglake.sources import ObjectRef
-from loglake.storage import ObjectInfo, Storage
+from loglake.storage import LocalStorage, ObjectInfo, Storage
+from loglake.tables import journal
+from loglake.tables.catalog import Tables
+from loglake.tables.commit import Change, Commit
+from loglake.tables.journal import COMMIT_LOCK, attempt_id, read_manifest, source_id, write_manifest
+from loglake.tables.schema import Target
 from loglake.transform import Flattener, partition_of
 
 if TYPE_CHECKING:
@@ -90,6 +79,8 @@ class Summary:
     format: str = "jsonl"
     error: str | None = None
     outputs: int = 0
+    rescued: int = 0
+    """Valid rows with a value kept in `_rescued_data`, its type not fitting its column (the row is kept)."""
 
     COUNTS: ClassVar[tuple[str, ...]] = ("lines", "processed", "errors", "blank", "joined", "shared")
     """The counts the accounting invariant is about; what `add` sums and totals report."""
@@ -107,12 +98,11 @@ class Summary:
 
 @dataclass
 class Attempt:
-    """One try at one object: where its output is staged and what it replaces."""
+    """One try at one object: its names and what it replaces."""
 
     uri: str
     sid: str
     attempt: str
-    staging: str
     name: str
     now: datetime
     previous: dict[str, Any] | None
@@ -132,10 +122,11 @@ class Split:
 
 @dataclass
 class Piece:
-    """What one byte range produced: its counts and its staged (uncommitted) files."""
+    """What one byte range produced: its counts and its (uncommitted) files."""
 
     summary: Summary
     outputs: list[OutputFile]
+    rescued: int = 0
 
 
 @dataclass
@@ -192,10 +183,10 @@ def _raw_columns(raw: bytes | Overlong) -> tuple[str, str | None, int]:
 class Pipeline:
     """Processes objects into a lake. Storage-agnostic: the lake and the sources are `Storage`s."""
 
-    def __init__(self, settings: Settings, lake: Storage, catalog: LocalCatalog | None = None) -> None:
+    def __init__(self, settings: Settings, lake: Storage, tables: Tables) -> None:
         self.settings = settings
         self.lake = lake
-        self.catalog = catalog
+        self.tables = tables
         self.formats = FormatRegistry(settings.formats)
         self._rules: dict[str, RuleSet] = {}
         self._columnar: dict[str, Callable[[ObjectRun, Iterator[Batch]], None] | None] = {}
@@ -205,37 +196,62 @@ class Pipeline:
         self.overlap = True
         """The columnar path works on one batch on a second thread while the next is probed; worker
         processes that already keep every core busy turn this off (the hand-off then only costs)."""
-        self.defer_catalog = False
-        """Batch catalog updates until `flush_catalog()`: one catalog write per run, not per object."""
-        self._added: list[dict[str, Any]] = []
-        self._removed: list[str] = []
-        self.group_recovery_pending = True
+        self.recovery_pending = True
         self.json_schemas: dict[str, Any] = {}
         """The last JSON Lines object's column types per format, the next one's first guess (`ArrowJson`)."""
 
-    def take_catalog_changes(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """Hand pending catalog changes to someone else (the parent of a worker process)."""
-        added, removed = self._added, self._removed
-        self._added, self._removed = [], []
-        return added, removed
+    def lock(self) -> Any:
+        """The local commit lock around one table transaction (nothing on S3: Glue compares and swaps)."""
+        return self.lake.lock(COMMIT_LOCK) if isinstance(self.lake, LocalStorage) else contextlib.nullcontext()
 
-    def flush_catalog(self) -> None:
-        """Register what was committed since the last flush; until then queries do not see it.
+    def recover(self) -> None:
+        """Finish commits a crash interrupted, once per pipeline, before any object is processed."""
+        if self.recovery_pending:
+            self.recovery_pending = False
+            journal.recover(self.lake, self.tables, self.lock)
 
-        A flush lost to a crash is repaired by `crawl`, or by reprocessing the object.
-        """
-        if self.catalog is not None and (self._added or self._removed):
-            added, removed = self._added, self._removed
-            self._added, self._removed = [], []
-            self.catalog.apply(added, removed)
+    def uri_of(self, key: str) -> str:
+        """A lake key as the tables name files (`file:///…` locally)."""
+        uri = self.lake.uri(key)
+        return uri if "://" in uri else "file://" + uri
 
-    def _note_catalog(self, added: list[dict[str, Any]], removed: list[str]) -> None:
-        if self.catalog is None:
-            return
-        self._added.extend(added)
-        self._removed.extend(removed)
-        if not self.defer_catalog:
-            self.flush_catalog()
+    def target(self, zone: str) -> Target:
+        return Target(self.tables.load(zone).schema().as_arrow())
+
+    def commit(
+        self,
+        attempt: str,
+        members: list[tuple[Attempt, list[OutputFile]]],
+        shared: list[OutputFile] = (),  # type: ignore[assignment]
+        schemas: dict[str, pa.Schema] | None = None,
+    ) -> None:
+        """Commit members' files (and a group's shared files) in place of their sources' earlier rows.
+
+        `schemas`: the writers' target schemas per zone; without them the files' footers say."""
+        shared = list(shared)
+        files: dict[str, list[str]] = {"processed": [], "errors": []}
+        for out in shared + [o for _, outs in members for o in outs]:
+            files[out.zone].append(self.uri_of(out.key))
+        bases = {zone: self.tables.load(zone, refresh=True) for zone in files}  # before `seen`: see tables.journal
+        seen = {att.uri for att, _ in members if journal.seen(self.lake, att.sid)}
+        changes = {zone: Change(f, (schemas or {}).get(zone)) for zone, f in files.items()}
+        manifests = [self._manifest(att, outs, shared) for att, outs in members]
+        job = Commit(attempt, [a.uri for a, _ in members], seen, changes)
+        journal.commit(self.lake, self.tables, job, manifests, self.lock, bases)
+
+    def _manifest(self, att: Attempt, outputs: list[OutputFile], shared: list[OutputFile]) -> dict[str, Any]:
+        summary = att.summary
+        summary.outputs = len(outputs) + len(shared)
+        summary.errors_by_reason = dict(sorted(summary.errors_by_reason.items()))
+        return {
+            "source_id": att.sid,
+            "source_uri": att.uri,
+            "fingerprint": att.fingerprint,
+            "attempt": att.attempt,
+            "processed_at": att.now.isoformat() + "Z",
+            "summary": summary.to_json(),
+            "outputs": [o.to_json() for o in outputs] + [o.to_json() | {"shared": True} for o in shared],
+        }
 
     def rules_for(self, fmt: Format) -> RuleSet:
         rules = self._rules.get(fmt.name)
@@ -272,38 +288,20 @@ class Pipeline:
             self._columnar[fmt.name] = path
         return self._columnar[fmt.name]
 
-    def recover_groups(self) -> None:
-        """Finish group commits a crash interrupted — before any object is processed, or an object of such a
-        group reprocessed meanwhile would get its rows twice. Done once per pipeline; worker processes leave
-        it to their parent."""
-        if self.group_recovery_pending:
-            self.group_recovery_pending = False
-            added, removed = recover_groups(self.lake)
-            self._note_catalog(added, removed)
-
     def begin(self, ref: ObjectRef) -> Attempt:
-        """Recover an interrupted commit of this object and open a fresh attempt at it."""
-        self.recover_groups()
+        """Finish interrupted commits and open a fresh attempt at this object."""
+        self.recover()
         uri = ref.uri
         sid = source_id(uri)
         summary = Summary(source_uri=uri, format="")
-        try:
-            previous = recover(self.lake, sid)
-        except LogLakeError as exc:
-            previous = None
-            summary.error = f"earlier interrupted commit could not be recovered: {exc}"
-        # Another run may be mid-attempt on the same object: locally its attempt names a live process,
-        # on S3 a duplicate event may be in flight elsewhere (its attempt is younger than an hour).
-        clear_staging(self.lake, sid, older_than=self.lake.stale_staging_seconds)
         attempt = attempt_id()
         return Attempt(
             uri=uri,
             sid=sid,
             attempt=attempt,
-            staging=f"{STAGING}/{sid}/{attempt}",
-            name=f"{_stem(ref.name)}-{sid}",
+            name=f"{_stem(ref.name)}-{sid}-{attempt}",
             now=datetime.now(UTC).replace(tzinfo=None),
-            previous=previous,
+            previous=read_manifest(self.lake, sid),
             summary=summary,
             started=time.perf_counter(),
         )
@@ -313,8 +311,8 @@ class Pipeline:
         name = att.name if part is None else f"{att.name}-r{part}"
         proc = self.settings.processing
         return (
-            ZoneWriter(self.lake, "processed", name, att.staging, proc.processed_format, proc.batch_rows),
-            ZoneWriter(self.lake, "errors", name, att.staging, proc.errors_format, proc.batch_rows, ERROR_SCHEMA),
+            ZoneWriter(self.lake, "processed", name, self.target("processed"), proc.batch_rows),
+            ZoneWriter(self.lake, "errors", name, self.target("errors"), proc.batch_rows, ERROR_SCHEMA),
         )
 
     def process(self, ref: ObjectRef) -> Summary:
@@ -330,7 +328,8 @@ class Pipeline:
             invalid.abort()
             att.summary.status, att.summary.error = "failed", _write_error(exc)
             return self.fail(att)
-        return self.complete(att, outputs)
+        att.summary.rescued = valid.rescued
+        return self.complete(att, outputs, {"processed": valid.target.schema(), "errors": invalid.target.schema()})
 
     def _read_whole(
         self, ref: ObjectRef, att: Attempt, valid: ZoneWriter, invalid: ZoneWriter, shared: SharedRead | None = None
@@ -412,53 +411,21 @@ class Pipeline:
         except ObjectError as exc:
             run.summary.status, run.summary.error = "failed", exc.cause
 
-    def complete(self, att: Attempt, outputs: list[OutputFile]) -> Summary:
-        """Commit the attempt's staged outputs in place of the object's earlier ones. A commit that fails
-        fails this object alone; one that failed after its journal was written is finished by the next run."""
+    def complete(self, att: Attempt, outputs: list[OutputFile], schemas: dict[str, pa.Schema] | None = None) -> Summary:
+        """Commit the attempt's files in place of the object's earlier rows. A commit that fails fails this
+        object alone; one that failed after its journal was written is finished by the next run."""
+        att.summary.seconds = round(time.perf_counter() - att.started, 6)
         try:
-            return self._complete(att, outputs)
+            self.commit(att.attempt, [(att, outputs)], schemas=schemas)
         except Exception as exc:
             summary = att.summary
             summary.status = "failed"
-            current = read_manifest(self.lake, att.sid)
-            if current is not None and current.get("attempt") == att.attempt and current.get("state") == "committing":
+            if self.lake.exists(f"{journal.COMMITS}/{att.attempt}.json"):
                 summary.error = f"commit interrupted ({_write_error(exc)}); {FINISHED_LATER}"
                 return summary
             summary.error = _write_error(exc)
             return self.fail(att)
-
-    def _complete(self, att: Attempt, outputs: list[OutputFile]) -> Summary:
-        summary, sid, uri = att.summary, att.sid, att.uri
-        summary.seconds = round(time.perf_counter() - att.started, 6)
-        summary.outputs = len(outputs)
-        summary.errors_by_reason = dict(sorted(summary.errors_by_reason.items()))
-        manifest: dict[str, Any] = {
-            "source_id": sid,
-            "source_uri": uri,
-            "fingerprint": att.fingerprint,
-            "attempt": att.attempt,
-            "processed_at": att.now.isoformat() + "Z",
-            "summary": summary.to_json(),
-            "outputs": [o.to_json() for o in outputs],
-        }
-        moves = [(o.staged, o.key) for o in outputs]
-        with self.lake.lock(COMMIT_LOCK):
-            previous = self._current(att)
-            rewritten = self._take_out_of_merged(sid, uri, previous, att.staging)
-            if rewritten:
-                manifest["rewrites"] = [r.to_json() for r in rewritten]
-                moves += [(r.staged, r.new) for r in rewritten if r.file]
-            removed = commit(self.lake, manifest, moves, previous, [r.old for r in rewritten])
-        self._note_catalog(manifest["outputs"] + [r.file for r in rewritten if r.file], removed)
-        return summary
-
-    def _current(self, att: Attempt) -> dict[str, Any] | None:
-        """The object's manifest as it stands now (under the commit lock): another run may have committed
-        the same object since `begin` — into a group's shared files, say — and those rows go too."""
-        try:
-            return recover(self.lake, att.sid) or att.previous
-        except LogLakeError:
-            return att.previous
+        return att.summary
 
     def plan_split(self, ref: ObjectRef, jobs: int) -> Split | None:
         """Byte ranges for an object big enough to share across `jobs` processes; None: process it whole.
@@ -496,7 +463,7 @@ class Pipeline:
         return Split(att, fmt.name, list(itertools.pairwise(cuts)))
 
     def process_range(self, ref: ObjectRef, att: Attempt, fmt_name: str, start: int, end: int, part: int) -> Piece:
-        """One byte range of a split object (in a worker process): staged outputs and counts, not committed."""
+        """One byte range of a split object (in a worker process): its files and counts, not committed."""
         fmt = self.formats.by_name[fmt_name]
         summary = Summary(source_uri=att.uri, format=fmt.name)
         valid, invalid = self.writers(att, part)
@@ -515,7 +482,8 @@ class Pipeline:
             valid.abort()
             invalid.abort()
             return Piece(summary, [])
-        return Piece(summary, valid.finish() + invalid.finish())
+        outputs = valid.finish() + invalid.finish()
+        return Piece(summary, outputs, valid.rescued)
 
     def complete_split(self, ref: ObjectRef, split: Split, pieces: list[Piece] | None) -> Summary:
         """Commit every range of a split object in one manifest, as if it had been read whole.
@@ -525,27 +493,27 @@ class Pipeline:
         """
         att = split.att
         if pieces is None or any(p.summary.status != "ok" for p in pieces):
-            clear_staging(self.lake, att.sid, attempt=att.attempt)
+            for piece in pieces or []:
+                self._discard(piece.outputs)  # a dead worker's files are left to orphan cleanup
             return self.process(ref)
         summary = att.summary
         for piece in pieces:
             summary.add(piece.summary)
+            summary.rescued += piece.rescued
         summary.bytes = att.fingerprint["size"]
         return self.complete(att, [o for piece in pieces for o in piece.outputs])
+
+    def _discard(self, outputs: list[OutputFile]) -> None:
+        """Files of an attempt that will not be committed (no table knows them)."""
+        for out in outputs:
+            with contextlib.suppress(LogLakeError, OSError):
+                self.lake.delete(out.key)
 
     def fail(self, att: Attempt) -> Summary:
         """Nothing of this attempt is kept; the failure is recorded next to any earlier good output."""
         att.summary.seconds = round(time.perf_counter() - att.started, 6)
-        clear_staging(self.lake, att.sid, attempt=att.attempt)
         self._record_failure(att.sid, att.uri, att.summary, att.fingerprint, att.previous)
         return att.summary
-
-    def _take_out_of_merged(self, sid: str, uri: str, previous: dict[str, Any] | None, staging: str) -> list[Rewrite]:
-        """Reprocessing after `compact`: the merged files holding this object's old rows, rewritten without them."""
-        if not previous or not previous.get("outputs"):
-            return []
-        partitions = sorted({(o["zone"], o["dt"]) for o in previous["outputs"]})
-        return [r for zone, dt in partitions for r in take_out(self.lake, {sid: uri}, zone, dt, staging)]
 
     def _record_failure(
         self, sid: str, uri: str, summary: Summary, fingerprint: dict[str, Any], previous: dict[str, Any] | None
@@ -640,24 +608,24 @@ class _Member:
     att: Attempt
     own: list[OutputFile]
     """Files it wrote by itself (rows beyond `batch_rows` in a partition); usually none."""
+    rescued: int = 0
+    """Rows rescued in those files."""
 
 
 class Group:
     """Small objects committed together: their rows share one file per partition, one journal commits them.
 
     Each object is still read, counted and validated on its own, keeps its own manifest, and is replaced
-    exactly when reprocessed (its rows are taken out of the shared files, as after compaction). An object
-    that cannot be read fails alone; the group's summaries come out when the group is committed.
+    exactly when reprocessed (a delete by `source_uri` rewrites the shared files without its rows). An
+    object that cannot be read fails alone; the group's summaries come out when the group is committed.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.gid = attempt_id()
-        self.staging = f"{GROUP_STAGING}/{self.gid}"
-        proc = pipeline.settings.processing
         name = f"group-{self.gid}"
-        self.valid = SharedWriter(pipeline.lake, "processed", name, self.staging, proc.processed_format)
-        self.invalid = SharedWriter(pipeline.lake, "errors", name, self.staging, proc.errors_format, ERROR_SCHEMA)
+        self.valid = SharedWriter(pipeline.lake, "processed", name, pipeline.target("processed"))
+        self.invalid = SharedWriter(pipeline.lake, "errors", name, pipeline.target("errors"), ERROR_SCHEMA)
         self.members: list[_Member] = []
         self.summaries: list[Summary] = []
         self.sids: set[str] = set()
@@ -713,87 +681,35 @@ class Group:
                 for dt, parts in tables.items():
                     for table in parts:
                         shared.add_owned(dt, table, att.sid)
-            self.members.append(_Member(att, own))
+            self.members.append(_Member(att, own, valid.rescued))
         share = (time.perf_counter() - started) / max(len(self.waiting), 1)
         for att, _, _ in self.waiting:
             att.summary.seconds = round(att.summary.seconds + share, 6)
         self.waiting = []
 
     def commit(self) -> list[Summary]:
-        """One journal for every member; a failure here (I/O) fails the members, never half-commits them."""
+        """One commit for every member; a failure here (I/O) fails the members, never half-commits them."""
         pipeline = self.pipeline
         try:
             self._settle()
             if self.members:
                 files = self.valid.finish() + self.invalid.finish()
-                with pipeline.lake.lock(COMMIT_LOCK):  # members' current manifests and shared files stay put
-                    pipeline._note_catalog(*commit_group(pipeline.lake, self._journal(files)))
+                for member in self.members:
+                    summary = member.att.summary
+                    summary.rescued = member.rescued + self.valid.rescued_by.get(member.att.sid, 0)
+                schemas = {"processed": self.valid.target.schema(), "errors": self.invalid.target.schema()}
+                pipeline.commit(self.gid, [(m.att, m.own) for m in self.members], files, schemas)
         except Exception as exc:
-            if pipeline.lake.exists(group_journal_key(self.gid)):
-                # Journalled: the commit is decided and its staged files are the journal's to move.
+            if pipeline.lake.exists(f"{journal.COMMITS}/{self.gid}.json"):
+                # Journalled: the commit is decided and the next run finishes it.
                 for member in self.members:
                     member.att.summary.status = "failed"
                     member.att.summary.error = f"commit interrupted ({exc}); {FINISHED_LATER}"
                 return self.summaries
             self.valid.abort()
             self.invalid.abort()
-            clear_staging(pipeline.lake, "group", attempt=self.gid)
             for member in self.members:
+                pipeline._discard(member.own)
                 member.att.summary.status, member.att.summary.error = "failed", internal_error(exc)
                 pipeline.fail(member.att)
         return self.summaries
-
-    def _journal(self, files: list[OutputFile]) -> dict[str, Any]:
-        pipeline = self.pipeline
-        placed = {**self.valid.placed}
-        for sid, keys in self.invalid.placed.items():
-            placed.setdefault(sid, {}).update(keys)
-        by_key = {f.key: f for f in files}
-        sources: dict[str, dict[str, str]] = {f.key: {} for f in files}
-        moves = [(f.staged, f.key) for f in files]
-        added = [f.to_json() for f in files]
-        manifests, replaces = [], []
-        previous: dict[tuple[str, str], dict[str, str]] = {}
-        for member in self.members:
-            att = member.att
-            outputs = [o.to_json() for o in member.own]
-            for key, rows in placed.get(att.sid, {}).items():
-                sources[key][att.sid] = att.uri
-                outputs.append(by_key[key].to_json() | {"rows": rows, "shared": True})
-            moves += [(o.staged, o.key) for o in member.own]
-            added += [o.to_json() for o in member.own]
-            # Read again now: a commit of this object by another run since `begin` is replaced too (last one wins).
-            current = pipeline._current(att)
-            replaces += own_outputs(current)
-            for o in (current or {}).get("outputs", []):
-                previous.setdefault((o["zone"], o["dt"]), {})[att.sid] = att.uri
-            att.summary.outputs = len(outputs)
-            att.summary.errors_by_reason = dict(sorted(att.summary.errors_by_reason.items()))
-            manifests.append(
-                {
-                    "source_id": att.sid,
-                    "source_uri": att.uri,
-                    "fingerprint": att.fingerprint,
-                    "attempt": att.attempt,
-                    "processed_at": att.now.isoformat() + "Z",
-                    "summary": att.summary.to_json(),
-                    "outputs": outputs,
-                    "state": "committed",
-                    "group": self.gid,
-                }
-            )
-        # Members processed before, whose old rows sit in shared files: those files rewritten without them.
-        lake, staging = pipeline.lake, self.staging
-        rewrites = [r for (zone, dt), srcs in sorted(previous.items()) for r in take_out(lake, srcs, zone, dt, staging)]
-        moves += [(r.staged, r.new) for r in rewrites if r.file]
-        added += [r.file for r in rewrites if r.file]
-        replaces += [r.old for r in rewrites]
-        return {
-            "group": self.gid,
-            "moves": [list(m) for m in moves],
-            "replaces": replaces,
-            "rewrites": [r.to_json() for r in rewrites],
-            "shared": [{"key": f.key, "zone": f.zone, "dt": f.dt, "sources": sources[f.key]} for f in files],
-            "manifests": manifests,
-            "added": added,
-        }

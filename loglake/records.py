@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from loglake.catalog.types import athena_type
-
 TIMESTAMP = pa.timestamp("us")
 """Event and processing times: naive UTC, microseconds (Athena's TIMESTAMP)."""
 
@@ -28,11 +26,6 @@ ERROR_SCHEMA: dict[str, pa.DataType] = {
     "processed_timestamp": TIMESTAMP,
     "source_format": pa.string(),
 }
-
-ERROR_COLUMNS: list[tuple[str, str]] = [(name, athena_type(kind)) for name, kind in ERROR_SCHEMA.items()]
-
-PROCESSED_BASE_COLUMNS: list[tuple[str, str]] = [("level", "string"), ("message", "string"), *LINEAGE_COLUMNS]
-"""Columns every processed table has even before data arrives (the tutorial's queries need them)."""
 
 
 class NotColumnar(Exception):

@@ -79,11 +79,13 @@ def loglake_proc(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
 def query(lake: Lake, sql: str) -> list[dict[str, Any]]:
     from loglake.query.duckdb_engine import DuckDBEngine
 
-    return DuckDBEngine(lake.storage, lake.catalog.load()).run(sql, save=False).rows
+    return DuckDBEngine(lake.storage, lake.tables).run(sql, save=False).rows
 
 
 def visible_files(root: Path, zone: str) -> list[Path]:
-    return sorted(p for p in (root / zone).rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+    """The data files of the zone's table now: what every reader of the current snapshot reads."""
+    table = Lake.open(Settings(lake=str(root))).tables.load(zone, refresh=True)
+    return sorted(Path(p.removeprefix("file://")) for p in table.inspect.files().column("file_path").to_pylist())
 
 
 # --- AWS: a real HTTP endpoint (moto's server on 127.0.0.1), reset before every test ---

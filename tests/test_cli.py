@@ -79,26 +79,32 @@ def test_missing_path_is_reported_and_others_still_run(cli, tmp_path: Path) -> N
     assert doc["totals"]["processed"] == 1 and doc["totals"]["failed_objects"] == 1
 
 
-def test_config_file_rules_apply_and_flags_override(cli, tmp_path: Path, lake_dir: Path) -> None:
+def test_config_file_rules_apply(cli, tmp_path: Path, lake_dir: Path) -> None:
     cli("init")
     (lake_dir / "loglake.toml").write_text(
         '[rules]\nrequired = ["message"]\n[[rules.field]]\nname = "status"\nmin = 100\nmax = 599\n'
-        '[processing]\nprocessed_format = "jsonl"\n'
     )
     src = tmp_path / "a.log"
     src.write_bytes(jl({"message": "no level is fine now"}, rec(status=700)))
-    doc = orjson.loads(cli("process", str(src), "--json", "--errors-format", "jsonl").stdout)
+    doc = orjson.loads(cli("process", str(src), "--json").stdout)
     assert doc["totals"]["processed"] == 1 and doc["totals"]["errors_by_reason"] == {"out_of_range:status": 1}
-    assert list((lake_dir / "processed").rglob("*.jsonl")) and list((lake_dir / "errors").rglob("*.jsonl"))
 
 
-def test_bad_config_is_a_clear_usage_error(cli, lake_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("toml", "said"),
+    [
+        ("[rules]\nrequird = []\n", "`requird`"),
+        ('[processing]\nprocessed_format = "jsonl"\n', "Iceberg tables of Parquet files"),
+    ],
+)
+def test_bad_config_is_a_clear_usage_error(cli, lake_dir: Path, tmp_path: Path, toml: str, said: str) -> None:
     cli("init")
-    (lake_dir / "loglake.toml").write_text("[rules]\nrequird = []\n")
+    (lake_dir / "loglake.toml").write_text(toml)
     src = tmp_path / "a.log"
     src.write_bytes(jl(rec()))
     result = cli("process", str(src))
-    assert result.exit_code == 2 and "`requird`" in result.stderr and "hint" in result.stderr
+    assert result.exit_code == 2 and said in result.stderr and "hint" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_lake_from_environment(tmp_path: Path, monkeypatch) -> None:

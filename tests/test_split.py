@@ -31,6 +31,7 @@ from loglake.parallel import process_parallel
 from loglake.query.duckdb_engine import DuckDBEngine
 from loglake.sources import ObjectRef
 from loglake.storage import LocalStorage
+from tests.conftest import visible_files
 
 SPLIT = 64 * 1024
 
@@ -114,7 +115,7 @@ def _settings(lake: Path) -> Settings:
 
 def _rows(lake: Path, zone: str) -> list[tuple[Any, ...]]:
     rows = []
-    for path in sorted((lake / zone).glob("dt=*/*.parquet")):
+    for path in visible_files(lake, zone):
         for row in pq.read_table(path).to_pylist():
             row.pop("processed_timestamp")
             rows.append((path.parent.name, tuple(sorted((k, v) for k, v in row.items() if v is not None))))
@@ -128,9 +129,7 @@ def _run(lake_dir: Path, src: Path, jobs: int) -> list[Any]:
     ref = ObjectRef(LocalStorage(str(src.parent)), src.name)
     if jobs == 1:
         return [lake.pipeline().process(ref)]
-    results = list(process_parallel(settings, [ref], jobs))
-    lake.catalog.apply([a for _, added, _ in results for a in added], [r for _, _, removed in results for r in removed])
-    return [s for s, _, _ in results]
+    return list(process_parallel(settings, [ref], jobs))
 
 
 def test_split_object_gives_the_whole_objects_rows_and_counts(tmp_path: Path) -> None:
@@ -162,7 +161,7 @@ def test_reprocessing_a_split_object_replaces_it(tmp_path: Path) -> None:
     [again] = _run(tmp_path / "lake", src, 2)
     assert _rows(tmp_path / "lake", "processed") == first
     lake = Lake.open(_settings(tmp_path / "lake"))
-    engine = DuckDBEngine(lake.storage, lake.catalog.load())
+    engine = DuckDBEngine(lake.storage, lake.tables)
     assert engine.run("SELECT count(*) AS n FROM processed_logs", save=False).rows == [{"n": again.processed}]
 
 
@@ -178,11 +177,16 @@ def test_a_failed_range_sends_the_object_through_one_process(tmp_path: Path) -> 
     assert split is not None and len(split.ranges) == 2
     start, end = split.ranges[0]
     piece = pipeline.process_range(ref, split.att, split.fmt, start, end, 0)
-    assert piece.outputs  # staged, then dropped: the worker of the other range died (pieces=None)
+    assert piece.outputs  # written, then dropped: the worker of the other range died (pieces=None)
     summary = pipeline.complete_split(ref, split, None)
     assert summary.status == "ok" and summary.lines == 3000
+    assert not any("-r0-" in p.name for p in visible_files(tmp_path / "lake", "processed"))
+    from datetime import timedelta
+
+    from loglake.tables.compact import remove_orphans
+
+    remove_orphans(lake.tables, lake.storage, timedelta(0))  # the dropped range's files are no table's
     assert not any("-r0-" in p.name for p in (tmp_path / "lake" / "processed").rglob("*.parquet"))
-    assert not list((tmp_path / "lake" / "_staging").rglob("*.parquet"))
 
 
 def test_objects_that_cannot_be_split_are_processed_whole(tmp_path: Path) -> None:

@@ -89,8 +89,6 @@ class Runtime:
             rel = key[len(self.lake_prefix) + 1 :] if self.lake_prefix else key
             if (not self.lake_prefix or key.startswith(self.lake_prefix + "/")) and rel.split("/", 1)[0] in ZONES[1:]:
                 return "LogLake's own output (loop guard)"
-            if rel.startswith("_staging/"):
-                return "LogLake's own output (loop guard)"
         if key.endswith("/"):
             return "folder marker"
         prefix = self.settings.aws.raw_prefix

@@ -1,6 +1,8 @@
-"""SQL over the catalog with DuckDB: the catalog's tables become views with the catalog's types.
+"""SQL over the lake's Iceberg tables with DuckDB: each table a view over one snapshot.
 
 Read-only by construction: only SELECT-like statements are accepted, checked by DuckDB's own parser.
+pyiceberg plans the snapshot's files from the table metadata (`query.snapshot`); a local lake's files
+are read by DuckDB directly, a remote lake's through a pyarrow dataset (no extension downloads needed).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from loglake.catalog.types import DUCKDB_TYPES
 from loglake.errors import QueryError
-from loglake.storage import Storage
+from loglake.query.snapshot import plan, view_sql
+from loglake.storage import LocalStorage, Storage
+from loglake.tables.catalog import ZONES, Tables
 
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 RESULTS = "query-results"
@@ -29,32 +32,6 @@ def _q(name: str) -> str:
 
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def view_sql(storage: Storage, table: dict[str, Any]) -> str:
-    """A view that applies the catalog's (widened) types to every file of the table."""
-    columns = [(c, DUCKDB_TYPES.get(t, "VARCHAR")) for c, t in table["columns"]]
-    by_ext: dict[str, list[str]] = {}
-    for key in sorted(table["files"]):
-        by_ext.setdefault(key.rsplit(".", 1)[-1], []).append(storage.uri(key))
-    in_files = set(table.get("file_columns", ()))
-    select = ", ".join(f"CAST({_q(c) if c in in_files else 'NULL'} AS {t}) AS {_q(c)}" for c, t in columns)
-    if not by_ext:
-        nulls = ", ".join(f"CAST(NULL AS {t}) AS {_q(c)}" for c, t in columns)
-        return f"SELECT {nulls + ', ' if nulls else ''}CAST(NULL AS VARCHAR) AS dt WHERE false"
-    parts = []
-    for ext, paths in by_ext.items():
-        files = "[" + ", ".join(_lit(p) for p in paths) + "]"
-        if ext == "parquet":
-            src = f"read_parquet({files}, union_by_name=true, hive_partitioning=true, hive_types_autocast=false)"
-        else:
-            cols = "{" + ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in columns) + "}"
-            src = (
-                f"read_json({files}, format='newline_delimited', records=true, columns={cols}, "
-                "hive_partitioning=true, hive_types_autocast=false)"
-            )
-        parts.append(f"SELECT {select}, CAST(dt AS VARCHAR) AS dt FROM {src}")
-    return " UNION ALL BY NAME ".join(parts)
 
 
 @dataclass
@@ -83,58 +60,32 @@ def _cell(value: Any) -> Any:
     return value
 
 
-ARROW_TYPES = {
-    "string": pa.string(),
-    "bigint": pa.int64(),
-    "int": pa.int32(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-    "timestamp": pa.timestamp("us"),
-    "array<string>": pa.list_(pa.string()),
-}
-
-
-def remote_dataset(storage: Storage, table: dict[str, Any]) -> Any:
-    """A pyarrow dataset over a remote lake's files with the catalog's (widened) schema."""
+def remote_dataset(storage: Storage, files: list[str], schema: pa.Schema) -> Any:
+    """A pyarrow dataset over a remote snapshot's files, in the table's schema (missing columns null)."""
     import pyarrow.dataset as ds
 
-    fs, base = storage.arrow_filesystem()
-    schema = pa.schema([(c, ARROW_TYPES.get(t, pa.string())) for c, t in table["columns"]] + [("dt", pa.string())])
-    partitioning = ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive")
-    parts = []
-    for ext, fmt in (("parquet", "parquet"), ("jsonl", "json")):
-        paths = [f"{base}/{k}" for k in sorted(table["files"]) if k.endswith("." + ext)]
-        if paths:
-            parts.append(
-                ds.dataset(
-                    paths,
-                    schema=schema,
-                    format=fmt,
-                    filesystem=fs,
-                    partitioning=partitioning,
-                    partition_base_dir=f"{base}/{table['zone']}",
-                )
-            )
-    if not parts:
+    if not files:
         return schema.empty_table()
-    return parts[0] if len(parts) == 1 else ds.dataset(parts)
+    fs, _ = storage.arrow_filesystem()
+    paths = [f.split("://", 1)[1] for f in files]
+    return ds.dataset(paths, schema=schema, format="parquet", filesystem=fs)
 
 
 class DuckDBEngine:
-    def __init__(self, storage: Storage, catalog: dict[str, Any]) -> None:
-        from loglake.storage import LocalStorage
-
+    def __init__(self, storage: Storage, tables: Tables, as_of: str | None = None) -> None:
         self.storage = storage
         self.con = duckdb.connect(":memory:")
-        db = catalog["database"]
+        db = tables.config.database
         self.con.execute(f"CREATE SCHEMA {_q(db)}")
-        for name, table in catalog["tables"].items():
+        for zone in ZONES:
+            table = tables.load(zone, refresh=True)
+            name = tables.name(zone).split(".", 1)[1]
+            files, schema = plan(table, as_of)
             if isinstance(storage, LocalStorage):
-                self.con.execute(f"CREATE VIEW {_q(db)}.{_q(name)} AS {view_sql(storage, table)}")
+                self.con.execute(f"CREATE VIEW {_q(db)}.{_q(name)} AS {view_sql(files, schema)}")
             else:
-                # DuckDB reads remote lakes through pyarrow's filesystems (no extension downloads needed).
                 hidden = f"__loglake_{name}"
-                self.con.register(hidden, remote_dataset(storage, table))
+                self.con.register(hidden, remote_dataset(storage, files, schema))
                 self.con.execute(f"CREATE VIEW {_q(db)}.{_q(name)} AS SELECT * FROM {_q(hidden)}")
         # Athena resolves unqualified names in the query's database; so do we.
         self.con.execute(f"SET schema = {_lit(db)}")

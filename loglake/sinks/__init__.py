@@ -1,19 +1,25 @@
-"""Sinks: route rows into per-partition files of one zone, staged until the object commits."""
+"""Sinks: route rows into per-partition Parquet files of one zone's table, invisible until committed.
+
+Files are written where they stay (`<zone>/dt=…/<name>-NNNN.parquet`, names unique per attempt) and
+become rows only when a commit adds them to the table; until then no reader knows them, and a crash
+leaves files that orphan cleanup removes by age. Every batch is conformed to the table's schema
+first (`tables.schema.Target`), with the `dt` partition column, so no file disagrees with its table.
+"""
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from loglake.catalog.types import athena_type, merge_columns
 from loglake.sinks.arrow import rows_to_table
-from loglake.sinks.writers import WRITERS, FileWriter
+from loglake.sinks.writers import FileWriter, ParquetFileWriter
 from loglake.storage import Storage
+from loglake.tables.catalog import PARTITION
+from loglake.tables.schema import RESCUED, Target
 
-STAGING = "_staging"
 FIXED_CHUNK_ROWS = 2048
 HELD_BYTES = 4 << 20
 """Rows in columns held by one writer across all its partitions; past this the biggest partition is
@@ -26,24 +32,17 @@ row group here. One file per partition grew a 2 GB object's peak 11 MB past 1 GB
 of Parquet) keep it within 1 MB, and `loglake compact` merges parts into ~128 MB files later."""
 
 
-def staged_key(staging: str, key: str) -> str:
-    """Where an output waits for its commit: flat under the attempt's folder (fewer folders to make)."""
-    return f"{staging}/{key.replace('/', '~')}"
-
-
 @dataclass
 class OutputFile:
-    """One data file of one object: where it is staged, where it lands, what it holds."""
+    """One data file: where it is, what it holds."""
 
     key: str
-    staged: str
     zone: str
     dt: str
     rows: int = 0
-    columns: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "zone": self.zone, "dt": self.dt, "rows": self.rows, "columns": self.columns}
+        return {"key": self.key, "zone": self.zone, "dt": self.dt, "rows": self.rows}
 
 
 @dataclass
@@ -58,19 +57,21 @@ class _Open:
 class ZoneWriter:
     """Buffers rows per `dt` and writes them as row groups; a schema change starts a new part file."""
 
+    writer_cls: type[FileWriter] = ParquetFileWriter
+
     def __init__(
         self,
         storage: Storage,
         zone: str,
         name: str,
-        staging: str,
-        fmt: str,
+        target: Target,
         batch_rows: int,
         fixed: dict[str, pa.DataType] | None = None,
     ) -> None:
-        self.storage, self.zone, self.name, self.staging = storage, zone, name, staging
-        self.writer_cls = WRITERS[fmt]
+        self.storage, self.zone, self.name, self.target = storage, zone, name, target
         self.batch_rows = batch_rows
+        self.rescued = 0
+        """Rows with a value kept in `_rescued_data` (its type did not fit the column)."""
         self.fixed = fixed
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.tables: dict[str, list[pa.Table]] = {}
@@ -131,11 +132,23 @@ class ZoneWriter:
         self.buffered -= len(rows)
         self._write(dt, rows_to_table(rows, self.fixed))
 
-    def _write(self, dt: str, table: pa.Table) -> None:
+    def conform(self, dt: str, table: pa.Table) -> pa.Table:
+        """The batch in the table's schema, with its partition column; rescued rows counted."""
+        if PARTITION not in table.column_names:
+            table = table.append_column(PARTITION, pa.repeat(pa.scalar(dt, pa.string()), len(table)))
+        out = self.target.conform(table)
+        self.rescued += out.rescued_rows
+        return out.table
+
+    def _drop_all_null(self, table: pa.Table) -> pa.Table:
+        """A key that only ever held null has no type to give; its column starts with its first value.
+        (Both paths agree this way: Arrow's reader cannot tell a null from an absent key.)"""
         if self.fixed is None and any(c.null_count == len(c) for c in table.columns):
-            # A key that only ever held null has no type to give; its column starts with its first value.
-            # (Both paths agree this way: Arrow's reader cannot tell a null from an absent key.)
             table = table.select([i for i, c in enumerate(table.columns) if c.null_count < len(c)])
+        return table
+
+    def _write(self, dt: str, table: pa.Table) -> None:
+        table = self.conform(dt, self._drop_all_null(table))
         current = self.open.get(dt)
         if current is not None and (current.writes >= MAX_ROW_GROUPS or not current.writer.accepts(table.schema)):
             self._close(dt)
@@ -145,14 +158,13 @@ class ZoneWriter:
         current.writer.write(table)
         current.writes += 1
         current.out.rows += len(table)
-        current.out.columns = merge_columns(current.out.columns, [(f.name, athena_type(f.type)) for f in table.schema])
 
     def _start(self, dt: str, first: pa.Table) -> _Open:
         part = self.parts.get(dt, 0)
         self.parts[dt] = part + 1
-        key = f"{self.zone}/dt={dt}/{self.name}-{part:04d}.{self.writer_cls.extension}"
-        out = OutputFile(key=key, staged=staged_key(self.staging, key), zone=self.zone, dt=dt)
-        ctx = self.storage.open_write(out.staged)
+        key = f"{self.zone}/{PARTITION}={dt}/{self.name}-{part:04d}.{self.writer_cls.extension}"
+        out = OutputFile(key=key, zone=self.zone, dt=dt)
+        ctx = self.storage.open_write(out.key)
         fh = ctx.__enter__()
         opened = _Open(out, ctx, self.writer_cls(fh, first.schema, first))
         self.open[dt] = opened
@@ -165,7 +177,7 @@ class ZoneWriter:
         self.outputs.append(opened.out)
 
     def finish(self) -> list[OutputFile]:
-        """Flush and close everything; the files exist only in staging until committed."""
+        """Flush and close everything; the files are no table's rows until committed."""
         if self.fixed is not None:  # the last rows join the columns before them, in one row group
             for dt, rows in self.buffers.items():
                 self.tables.setdefault(dt, []).append(rows_to_table(rows, self.fixed))
@@ -190,6 +202,11 @@ class ZoneWriter:
         return tables, self.outputs
 
     def abort(self) -> None:
+        """Nothing of this writer is kept: open files abandoned, closed ones deleted."""
+        for out in self.outputs:
+            with suppress(Exception):
+                self.storage.delete(out.key)
+        self.outputs = []
         for opened in self.open.values():
             with suppress(Exception):
                 opened.writer.close()  # else it closes when collected, onto a closed file, and says so
@@ -201,64 +218,51 @@ class ZoneWriter:
 
 
 class SharedWriter(ZoneWriter):
-    """Many small objects' rows in the same files (a group commit); remembers which file holds whose rows.
+    """Many small objects' rows in the same files (a group commit).
 
     Everything is held until `finish`, so each partition becomes one file (more only where two objects
     disagree on a column's type): the group's size bounds the memory. Every `MERGE_EVERY` tables of a
     partition are merged into one, since thousands of tiny tables cost far more than their rows.
+    Rows are conformed as they arrive, so each member's rescued rows are its own.
     """
 
     MERGE_EVERY = 64
 
     def __init__(
-        self,
-        storage: Storage,
-        zone: str,
-        name: str,
-        staging: str,
-        fmt: str,
-        fixed: dict[str, pa.DataType] | None = None,
+        self, storage: Storage, zone: str, name: str, target: Target, fixed: dict[str, pa.DataType] | None = None
     ) -> None:
-        super().__init__(storage, zone, name, staging, fmt, 1 << 62, fixed)
+        super().__init__(storage, zone, name, target, 1 << 62, fixed)
         self.max_held = 1 << 62  # the group's size is the bound
-        self.owners: dict[str, list[list[tuple[str, int]]]] = {}
-        """Per partition, per held table: whose rows it holds, in order."""
-        self.placed: dict[str, dict[str, int]] = {}
-        """owner → {file key: rows}"""
-        self._keys: list[str] = []
+        self.rescued_by: dict[str, int] = {}
+        """owner → rows rescued"""
+        self._merging: dict[str, int] = {}
 
     def add_shared(self, dt: str, table: pa.Table, owners: list[tuple[str, int]]) -> None:
         """Rows of several owners, each owner's together, in `owners`' order."""
-        if len(table):
-            self.owners.setdefault(dt, []).append(owners)
-            self.add_table(dt, table)
-
-    def add_owned(self, dt: str, table: pa.Table, owner: str) -> None:
         if not len(table):
             return
-        self.add_shared(dt, table, [(owner, len(table))])
-        owners, tables = self.owners[dt], self.tables[dt]
-        if len(tables) >= self.MERGE_EVERY and len(owners[-1]) == 1:
+        before = self.rescued
+        table = self.conform(dt, self._drop_all_null(table))
+        if self.rescued != before:
+            start = 0
+            for owner, rows in owners:
+                hit = rows - table.column(RESCUED).slice(start, rows).null_count
+                self.rescued_by[owner] = self.rescued_by.get(owner, 0) + hit
+                start += rows
+        self.add_table(dt, table)
+        self._merging[dt] = self._merging.get(dt, 0) + 1
+        tables = self.tables.get(dt, [])
+        if self._merging[dt] >= self.MERGE_EVERY and len(tables) >= self.MERGE_EVERY:
             try:
                 merged = pa.concat_tables(tables[-self.MERGE_EVERY :], promote_options="default").combine_chunks()
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 return  # a type conflict: kept apart, written to another part
             del tables[-self.MERGE_EVERY :]
             tables.append(merged)
-            joined = [o for part in owners[-self.MERGE_EVERY :] for o in part]
-            del owners[-self.MERGE_EVERY :]
-            owners.append(joined)
+            self._merging[dt] = 0
 
-    def _flush_tables(self, dt: str) -> None:
-        owners = self.owners.pop(dt, [])
-        self._keys = []
-        super()._flush_tables(dt)
-        keys = self._keys if len(self._keys) != 1 else self._keys * len(owners)
-        for part, key in zip(owners, keys, strict=True):
-            for owner, rows in part:
-                placed = self.placed.setdefault(owner, {})
-                placed[key] = placed.get(key, 0) + rows
+    def add_owned(self, dt: str, table: pa.Table, owner: str) -> None:
+        self.add_shared(dt, table, [(owner, len(table))])
 
     def _write(self, dt: str, table: pa.Table) -> None:
         super()._write(dt, table.combine_chunks())
-        self._keys.append(self.open[dt].out.key)

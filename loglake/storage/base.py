@@ -22,10 +22,6 @@ class Storage(abc.ABC):
 
     seekable: bool = False
     """`open_read` streams can seek: byte ranges of one object can go to several processes."""
-    cheap_stat: bool = False
-    """`stat` costs no request: the catalog checks that files it is asked to list still exist."""
-    stale_staging_seconds: float = 0
-    """Staged files of other attempts older than this are litter; 0 means any other attempt is."""
 
     @abc.abstractmethod
     def uri(self, key: str) -> str:

@@ -20,7 +20,6 @@ _held_locks = threading.local()
 
 class LocalStorage(Storage):
     seekable = True
-    cheap_stat = True
 
     def __init__(self, root: str, fsync: bool = True) -> None:
         self.root = os.path.realpath(root)
@@ -162,11 +161,3 @@ class LocalStorage(Storage):
         import pyarrow.fs as pafs
 
         return pafs.LocalFileSystem(), self.root
-
-    def remove_empty_dirs(self, prefix: str, keep_base: bool = True) -> None:
-        """Tidy folders left empty by replaced outputs (local only; buckets have no folders)."""
-        base = self.path(prefix)
-        for folder, _dirs, _files in os.walk(base, topdown=False):
-            if folder != base or not keep_base:
-                with suppress(OSError):
-                    os.rmdir(folder)

@@ -107,8 +107,6 @@ class _Body(io.RawIOBase):
 
 
 class S3Storage(Storage):
-    stale_staging_seconds = 3600.0  # workers elsewhere may be mid-attempt on the same object
-
     def __init__(self, uri: str, client: Any = None) -> None:
         self.bucket, self.prefix = split_uri(uri)
         self.client = client or s3_client()

@@ -56,7 +56,11 @@ TABLE_PROPERTIES = {
     "commit.retry.num-retries": "0",
     # Old metadata files go once they are this many commits behind: the metadata folder stays small.
     "write.metadata.delete-after-commit.enabled": "true",
-    "write.metadata.previous-versions-max": "100",
+    "write.metadata.previous-versions-max": "20",
+    # Appends merge small manifests once there are 16: a delete by source_uri (reprocessing) reads every
+    # manifest, so their number must not grow with the number of commits.
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "16",
     # Full bounds on source_uri: a delete of one source's rows then drops that source's own files from
     # metadata alone and skips every other file, instead of reading all files that share a 16-char prefix.
     "write.metadata.metrics.column.source_uri": "full",
@@ -109,16 +113,18 @@ class Tables:
             ) from exc
 
     def ensure(self) -> None:
-        """Create the database and both tables where missing; another writer creating them first is fine."""
-        from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
-
-        with contextlib.suppress(NamespaceAlreadyExistsError):
+        """Create the database and both tables where missing; another writer creating them first is fine
+        (a fresh stack's first workers, `--jobs` processes on a new lake)."""
+        try:
             self.catalog.create_namespace_if_not_exists(self.config.database)
+        except Exception:
+            if not self._namespace_exists():
+                raise
         for zone in ZONES:
             if self.catalog.table_exists(self.name(zone)):
                 continue
+            schema, spec = _create_args(BASE[zone])
             try:
-                schema, spec = _create_args(BASE[zone])
                 self.catalog.create_table(
                     self.name(zone),
                     schema=schema,
@@ -127,8 +133,16 @@ class Tables:
                     # Files pyiceberg rewrites (a delete of part of a shared file) land beside ours.
                     properties={**TABLE_PROPERTIES, "write.data.path": self.locations[zone]},
                 )
-            except TableAlreadyExistsError:
-                pass  # a concurrent writer on a fresh stack made it: theirs is ours
+            except Exception:
+                if not self.catalog.table_exists(self.name(zone)):
+                    raise  # not a concurrent creator: a real failure
+
+    def _namespace_exists(self) -> bool:
+        try:
+            self.catalog.load_namespace_properties(self.config.database)
+        except Exception:
+            return False
+        return True
 
     def drop(self) -> None:
         """Forget both tables (data and metadata files stay: `crawl` rebuilds from them)."""

@@ -18,6 +18,7 @@ table's part applied once, whatever ran before.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import warnings
@@ -37,6 +38,13 @@ if TYPE_CHECKING:
 ATTEMPT = "loglake.attempt"
 """Snapshot summary property: the attempt (or group) whose commit made the snapshot."""
 RETRIES = 12
+MAX_SNAPSHOTS = 24
+KEEP_SNAPSHOTS = 12
+"""pyiceberg copies the whole table metadata dozens of times per commit, so a commit's cost grows with the
+snapshots the table keeps (measured locally: a reprocessing commit plus two queries 0.59 s at ~46 snapshots,
+0.26 s at ≤ 24). Past `MAX_SNAPSHOTS` a commit expires all but the newest `KEEP_SNAPSHOTS`: expiry drops
+references only, never files (orphan cleanup deletes those, after its grace), so a query planned on an older
+snapshot still reads. Time travel therefore reaches back at least `KEEP_SNAPSHOTS` commits."""
 
 
 @dataclass
@@ -88,23 +96,28 @@ def apply(
     commit: Commit,
     lock: Callable[[], AbstractContextManager[Any]] = nullcontext,
     zones: tuple[str, ...] = ZONES,
+    bases: dict[str, Table] | None = None,
 ) -> None:
-    """Both tables' parts of `commit`, each in one transaction, retried on conflict."""
+    """Both tables' parts of `commit`, each in one transaction, retried on conflict.
+
+    `bases`: the tables as loaded before `commit.seen` was decided; the first try commits on them, so a
+    commit that landed since (by any writer) makes it conflict and retry with every source replaced."""
     from pyiceberg.exceptions import CommitFailedException
 
     for zone in zones:
-        change = commit.changes.get(zone, Change())
+        change = _with_schema(tables.load(zone), commit.changes.get(zone, Change()))
         replace = sorted(commit.seen)
         if not change.files and not replace:
             continue
         for attempt in range(RETRIES + 1):
             try:
                 with lock():
-                    table = tables.load(zone, refresh=attempt > 0)
-                    if attempt and _committed(table, commit.attempt):
-                        break  # an earlier try landed though it was reported failed
+                    base = (bases or {}).get(zone)
+                    table = base if attempt == 0 and base is not None else tables.load(zone, refresh=attempt > 0)
+                    if _committed(table, commit.attempt):
+                        break  # an earlier try (or a recovery) landed it already
                     _apply(table, commit, change, replace)
-                    tables.load(zone, refresh=True)
+                    _trim(tables.load(zone, refresh=True))
                 break
             except CommitFailedException as exc:
                 if attempt == RETRIES:
@@ -116,6 +129,17 @@ def apply(
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
 
 
+def _trim(table: Table) -> None:
+    snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
+    if len(snapshots) <= MAX_SNAPSHOTS:
+        return
+    from pyiceberg.exceptions import CommitFailedException
+
+    old = [s.snapshot_id for s in snapshots[:-KEEP_SNAPSHOTS]]
+    with contextlib.suppress(CommitFailedException):  # a concurrent writer moved on: the next commit trims
+        table.maintenance.expire_snapshots().by_ids(old).commit()
+
+
 def finish(tables: Tables, commit: Commit, lock: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
     """Complete a commit that was interrupted: apply each table's part that has not landed."""
     pending = tuple(zone for zone in ZONES if not _committed(tables.load(zone, refresh=True), commit.attempt))
@@ -123,3 +147,16 @@ def finish(tables: Tables, commit: Commit, lock: Callable[[], AbstractContextMan
         # The interrupted writer decided what to replace; after a crash any source may already be in.
         again = Commit(commit.attempt, commit.sources, set(commit.sources) | commit.seen, commit.changes)
         apply(tables, again, lock, pending)
+
+
+def _with_schema(table: Table, change: Change) -> Change:
+    """A journalled change names its files only: their columns are read back from their footers."""
+    if change.schema is not None or not change.files:
+        return change
+    import pyarrow.parquet as pq
+
+    schemas = []
+    for uri in change.files:
+        with table.io.new_input(uri).open() as fh:
+            schemas.append(pq.read_schema(fh))
+    return Change(change.files, pa.unify_schemas(schemas, promote_options="permissive"))

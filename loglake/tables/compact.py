@@ -27,8 +27,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 TARGET_BYTES = 128 << 20
-SMALL_BYTES = 32 << 20
-"""Files below this are merged; ~128 MB files are what Athena, Spark and Trino read best."""
+"""~128 MB files are what Athena, Spark and Trino read best."""
 
 
 @dataclass
@@ -57,19 +56,30 @@ def _bins(files: list[Any], target: int) -> list[list[Any]]:
     return [b for b in bins if len(b) > 1]
 
 
-def compact(tables: Tables, zones: tuple[str, ...] = ZONES, small: int = SMALL_BYTES) -> list[Compaction]:
-    """Merge each partition's small files into ~128 MB ones; one overwrite snapshot per merged file."""
+def compact(
+    tables: Tables,
+    zones: tuple[str, ...] = ZONES,
+    dt: str | None = None,
+    target: int = TARGET_BYTES,
+    small: int | None = None,
+) -> list[Compaction]:
+    """Merge each partition's small files (below `small`, default a quarter of `target`) into files of
+    about `target` bytes; one overwrite snapshot per merged file."""
+    from pyiceberg.expressions import EqualTo
+
+    small = target // 4 if small is None else small
     out = []
     for zone in zones:
         table = tables.load(zone, refresh=True)
+        scan = table.scan(row_filter=EqualTo(PARTITION, dt)) if dt else table.scan()  # type: ignore[call-arg,arg-type]
         by_dt: dict[str, list[Any]] = {}
-        for task in table.scan().plan_files():
+        for task in scan.plan_files():
             f = task.file
             if f.file_size_in_bytes < small:
                 by_dt.setdefault(str(f.partition[0]), []).append(f)
-        for dt, files in sorted(by_dt.items()):
-            for group in _bins(files, TARGET_BYTES):
-                out.append(_merge(tables, zone, dt, group))
+        for part, files in sorted(by_dt.items()):
+            for group in _bins(files, target):
+                out.append(_merge(tables, zone, part, group))
     return out
 
 

@@ -183,7 +183,7 @@ def test_records_keep_json_as_objects_and_parse_plain_text(setup) -> None:
     assert sum(s.errors for s in summaries) == 50  # "job done": no level, as the default rule wants
     from loglake.query.duckdb_engine import DuckDBEngine
 
-    engine = DuckDBEngine(lake.storage, lake.catalog.load())
+    engine = DuckDBEngine(lake.storage, lake.tables)
     rows = engine.run("SELECT log_stream, level, count(*) AS n, count(DISTINCT event_id) AS ids, max(http_status) AS s "
                       "FROM processed_logs GROUP BY 1, 2 ORDER BY 1", save=False).rows  # fmt: skip
     assert rows == [

@@ -162,18 +162,15 @@ def test_athena_engine_drives_the_api(aws) -> None:
         engine.run("DROP TABLE processed_logs")
 
 
-def test_concurrent_attempt_staging_is_left_alone_on_s3(aws) -> None:
-    """A duplicate event handled elsewhere must not have its staged files deleted under it."""
+def test_a_commit_in_flight_elsewhere_is_left_alone_and_a_stale_one_finished(aws) -> None:
+    """A duplicate event handled by another Lambda: its journal is not ours to finish until it is stale."""
     import time as _time
 
-    from loglake.sinks.commit import clear_staging
     from loglake.storage.s3 import S3Storage
+    from loglake.tables.journal import STALE_SECONDS, in_flight
 
     boto3.client("s3").create_bucket(Bucket="lake")
     storage = S3Storage("s3://lake")
-    fresh = f"{int(_time.time() * 1000):x}-aaaa"
-    old = f"{int((_time.time() - 7200) * 1000):x}-bbbb"
-    storage.write_bytes(f"_staging/sid/{fresh}/processed/x.parquet", b"x")
-    storage.write_bytes(f"_staging/sid/{old}/processed/x.parquet", b"x")
-    clear_staging(storage, "sid", older_than=storage.stale_staging_seconds)
-    assert [o.key for o in storage.list("_staging/")] == [f"_staging/sid/{fresh}/processed/x.parquet"]
+    fresh = f"{int(_time.time() * 1000):x}-aaaaaaaa-1"
+    old = f"{int((_time.time() - STALE_SECONDS - 60) * 1000):x}-bbbbbbbb-1"
+    assert in_flight(storage, fresh) and not in_flight(storage, old)

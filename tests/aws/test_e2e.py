@@ -53,7 +53,7 @@ def drain(queue: str, runtime: Runtime, **kw) -> object:
 
 
 def lake_counts(lake: Lake) -> dict[str, int]:
-    engine = DuckDBEngine(lake.storage, lake.catalog.load())
+    engine = DuckDBEngine(lake.storage, lake.tables)
     p = engine.run("SELECT count(*) AS n FROM processed_logs", save=False).rows[0]["n"]
     e = engine.run("SELECT count(*) AS n FROM errors_logs", save=False).rows[0]["n"]
     return {"processed": p, "errors": e}
@@ -77,26 +77,27 @@ def test_end_to_end_on_s3_sqs_glue(aws, monkeypatch) -> None:
     processed_sources = sorted(o["source_uri"] for o in stats.objects if o["status"] == "ok")
     assert processed_sources == sorted(f"s3://{RAW}/{k}" for k in KEYS)
 
-    # outputs in the processed bucket, no folder markers, nothing left in staging
+    # outputs in the processed bucket, no folder markers, no commit left in flight
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=LAKE).get("Contents", [])]
     assert any(k.startswith("processed/dt=2025-07-21/") and k.endswith(".parquet") for k in keys)
     assert any(k.startswith("errors/dt=") for k in keys)
-    assert not any(k.endswith("/") or k.startswith("_staging/") for k in keys)
+    assert any(k.startswith("processed/metadata/") and k.endswith(".metadata.json") for k in keys)
+    assert not any(k.endswith("/") or k.startswith("commits/") for k in keys)
 
-    # Glue: database, both tables, partitions
+    # Glue: database and both tables, as Iceberg tables: no partitions to register, no crawler
     glue = boto3.client("glue")
     tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="log_analytics_db")["TableList"]}
     assert set(tables) == {"processed_logs", "errors_logs"}
+    assert {t["Parameters"]["table_type"] for t in tables.values()} == {"ICEBERG"}
     cols = {c["Name"]: c["Type"] for c in tables["processed_logs"]["StorageDescriptor"]["Columns"]}
-    assert cols["http_status"] == "bigint" and cols["level"] == "string"
-    assert tables["processed_logs"]["StorageDescriptor"]["Location"] == f"s3://{LAKE}/processed/"
-    parts = glue.get_partitions(DatabaseName="log_analytics_db", TableName="processed_logs")["Partitions"]
-    assert sorted(p["Values"][0] for p in parts) == ["2025-07-21", "2025-07-22"]
+    assert cols["http_status"] == "bigint" and cols["level"] == "string" and cols["dt"] == "string"
+    assert tables["processed_logs"]["StorageDescriptor"]["Location"].rstrip("/") == f"s3://{LAKE}/processed"
+    assert glue.get_partitions(DatabaseName="log_analytics_db", TableName="processed_logs")["Partitions"] == []
 
     # DuckDB over the S3 lake
     lake = Lake.open(load_settings())
     assert lake_counts(lake) == {"processed": 6, "errors": 3}
-    engine = DuckDBEngine(lake.storage, lake.catalog.load())
+    engine = DuckDBEngine(lake.storage, lake.tables)
     by_level = engine.run(
         'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level ORDER BY level',
         save=False,
@@ -127,29 +128,29 @@ def test_end_to_end_on_s3_sqs_glue(aws, monkeypatch) -> None:
     assert lake_counts(Lake.open(load_settings())) == {"processed": 6, "errors": 3}
 
 
-def test_crawl_ddl_and_jsonl_serde_on_an_s3_lake(aws, tmp_path) -> None:
+def test_crawl_rebuilds_the_glue_tables_of_an_s3_lake(aws, tmp_path) -> None:
     from click.testing import CliRunner
 
     from loglake.cli import main
 
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=LAKE)
-    s3.put_object(Bucket=LAKE, Key="loglake.toml", Body=b'[processing]\nprocessed_format = "jsonl"\n')
     src = tmp_path / "a.log"
     src.write_bytes(jl(rec(http={"status": 500}), b"oops"))
     runner = CliRunner()
     lake = ["--lake", f"s3://{LAKE}"]
     assert runner.invoke(main, [*lake, "process", str(src)], catch_exceptions=False).exit_code == 1
-    s3.delete_object(Bucket=LAKE, Key="catalog/catalog.json")
-    result = runner.invoke(main, [*lake, "crawl", "--ddl", "--json"], catch_exceptions=False)
+    glue = boto3.client("glue")
+    glue.delete_table(DatabaseName="log_analytics_db", Name="processed_logs")  # lost from the catalog
+    result = runner.invoke(main, [*lake, "crawl", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     doc = orjson.loads(result.stdout)
-    assert doc["tables"]["processed_logs"]["rows"] == 1 and doc["tables"]["errors_logs"]["rows"] == 1
-    assert f"LOCATION 's3://{LAKE}/processed/'" in doc["ddl"] and "org.openx.data.jsonserde.JsonSerDe" in doc["ddl"]
-    table = boto3.client("glue").get_table(DatabaseName="log_analytics_db", Name="processed_logs")["Table"]
-    assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
-    errors = boto3.client("glue").get_table(DatabaseName="log_analytics_db", Name="errors_logs")["Table"]
-    assert errors["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+    assert [(t["name"], t["rows"]) for t in doc["tables"]] == [
+        ("log_analytics_db.processed_logs", 1),
+        ("log_analytics_db.errors_logs", 1),
+    ]
+    table = glue.get_table(DatabaseName="log_analytics_db", Name="processed_logs")["Table"]
+    assert table["Parameters"]["table_type"] == "ICEBERG"
     got = runner.invoke(main, [*lake, "query", "SELECT http_status FROM processed_logs", "--format", "json"])
     assert got.exit_code == 0, got.output
     assert orjson.loads(got.stdout) == [{"http_status": 500}]
@@ -171,7 +172,7 @@ def test_group_commit_on_an_s3_lake(aws, tmp_path) -> None:
     lake = ["--lake", f"s3://{LAKE}"]
     runner = CliRunner()
     assert runner.invoke(main, [*lake, "process", str(src)], catch_exceptions=False).exit_code == 1
-    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=LAKE, Prefix="processed/")["Contents"]]
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=LAKE, Prefix="processed/dt=")["Contents"]]
     assert len(keys) == 2 and all("/group-" in k for k in keys)  # two dates, one shared file each
     (src / "o3.log").write_bytes(jl(rec(n=33)))
     assert runner.invoke(main, [*lake, "process", str(src / "o3.log")], catch_exceptions=False).exit_code == 0

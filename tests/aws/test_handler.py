@@ -50,7 +50,7 @@ def buckets(aws, monkeypatch) -> Any:
 def rows(table: str = "processed_logs") -> list[dict[str, Any]]:
     lake = Lake.open(load_settings())
     return (
-        DuckDBEngine(lake.storage, lake.catalog.load())
+        DuckDBEngine(lake.storage, lake.tables)
         .run(f"SELECT * FROM {table} ORDER BY source_uri, source_line", save=False)
         .rows
     )

@@ -9,6 +9,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loglake.sinks.writers import SMALL_FILE_ROWS, ParquetFileWriter
+from loglake.tables.catalog import ERRORS_BASE, PROCESSED_BASE
+from loglake.tables.schema import Target
+
+
+def _target(schema: pa.Schema) -> Target:
+    return Target(schema)
 
 
 def _encodings(table: pa.Table, sample: pa.Table | None) -> dict[str, set[str]]:
@@ -82,15 +88,15 @@ def test_fixed_schema_rows_are_held_as_columns_in_order(tmp_path: Path) -> None:
     from loglake.sinks import FIXED_CHUNK_ROWS, ZoneWriter
     from loglake.storage import LocalStorage
 
-    writer = ZoneWriter(LocalStorage(str(tmp_path)), "errors", "obj", "_staging/x", "parquet", 16_384, ERROR_SCHEMA)
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "errors", "obj", _target(ERRORS_BASE), 16_384, ERROR_SCHEMA)
     count = FIXED_CHUNK_ROWS * 3 + 5
     for i in range(count):
         writer.add("2026-01-01", {"source_uri": "s", "source_line": i, "error_code": "c", "error_codes": ["c"]})
     assert writer.tables and writer.buffers  # three chunks as columns, five rows still as dicts
     (out,) = writer.finish()
-    table = pq.read_table(tmp_path / out.staged)
+    table = pq.read_table(tmp_path / out.key)
     assert table.column("source_line").to_pylist() == list(range(count))
-    assert pq.ParquetFile(tmp_path / out.staged).metadata.num_row_groups == 1
+    assert pq.ParquetFile(tmp_path / out.key).metadata.num_row_groups == 1
 
 
 def test_memory_does_not_grow_with_the_partitions_an_object_spans(tmp_path: Path) -> None:
@@ -99,7 +105,7 @@ def test_memory_does_not_grow_with_the_partitions_an_object_spans(tmp_path: Path
     from loglake.sinks import ZoneWriter
     from loglake.storage import LocalStorage
 
-    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", "_staging/x", "parquet", 16_384)
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", _target(PROCESSED_BASE), 16_384)
     writer.max_held = 64 << 10
     days = [f"2025-07-{d:02d}" for d in range(1, 31)]
     held = 0
@@ -112,7 +118,7 @@ def test_memory_does_not_grow_with_the_partitions_an_object_spans(tmp_path: Path
     assert held <= writer.max_held + 100 * 40  # the budget, plus at most the table that crossed it
     outputs = writer.finish()
     assert sorted({o.dt for o in outputs}) == days
-    got = sorted(n for o in outputs for n in pq.read_table(tmp_path / o.staged).column("n").to_pylist())
+    got = sorted(n for o in outputs for n in pq.read_table(tmp_path / o.key).column("n").to_pylist())
     assert got == list(range(30_000))
 
 
@@ -121,7 +127,7 @@ def test_rows_held_as_dicts_are_bounded_across_partitions_too(tmp_path: Path) ->
     from loglake.sinks import ZoneWriter
     from loglake.storage import LocalStorage
 
-    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", "_staging/x", "parquet", 100)
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", _target(PROCESSED_BASE), 100)
     days = [f"2025-07-{d:02d}" for d in range(1, 31)]
     most = 0
     for i in range(3000):
@@ -130,7 +136,7 @@ def test_rows_held_as_dicts_are_bounded_across_partitions_too(tmp_path: Path) ->
     assert most < 100
     outputs = writer.finish()
     assert sorted({o.dt for o in outputs}) == days
-    got = sorted(n for o in outputs for n in pq.read_table(tmp_path / o.staged).column("n").to_pylist())
+    got = sorted(n for o in outputs for n in pq.read_table(tmp_path / o.key).column("n").to_pylist())
     assert got == list(range(3000))
 
 
@@ -142,12 +148,29 @@ def test_a_partition_goes_on_in_a_new_part_after_max_row_groups(tmp_path: Path, 
     from loglake.storage import LocalStorage
 
     monkeypatch.setattr(sinks, "MAX_ROW_GROUPS", 4)
-    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", "_staging/x", "parquet", 100)
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", _target(PROCESSED_BASE), 100)
     for i in range(10):  # ten row groups of 100 rows
         writer.add_table("2025-07-21", pa.table({"n": pa.array(range(i * 100, i * 100 + 100), pa.int64())}))
     outputs = writer.finish()
-    groups = [pq.ParquetFile(tmp_path / o.staged).metadata.num_row_groups for o in outputs]
+    groups = [pq.ParquetFile(tmp_path / o.key).metadata.num_row_groups for o in outputs]
     assert groups == [4, 4, 2]
     assert [o.key.rsplit("-", 1)[-1] for o in outputs] == ["0000.parquet", "0001.parquet", "0002.parquet"]
-    assert [n for o in outputs for n in pq.read_table(tmp_path / o.staged).column("n").to_pylist()] == list(range(1000))
+    assert [n for o in outputs for n in pq.read_table(tmp_path / o.key).column("n").to_pylist()] == list(range(1000))
     assert [o.rows for o in outputs] == [400, 400, 200]
+
+
+def test_every_file_carries_its_partition_and_fits_the_table(tmp_path: Path) -> None:
+    """A batch whose type differs from the table's column is conformed before it is written: the file agrees
+    with its table, the value is rescued, and the partition is a column (Iceberg partitions by it)."""
+    from loglake.sinks import ZoneWriter
+    from loglake.storage import LocalStorage
+
+    base = pa.schema([*PROCESSED_BASE, ("status", pa.int64())])
+    writer = ZoneWriter(LocalStorage(str(tmp_path)), "processed", "obj", Target(base), 100)
+    writer.add("2025-07-21", {"level": "INFO", "message": "m", "status": "teapot"})
+    (out,) = writer.finish()
+    table = pq.read_table(tmp_path / out.key)
+    assert table.schema.field("status").type == pa.int64()
+    assert table.column("dt").to_pylist() == ["2025-07-21"]
+    assert table.column("_rescued_data").to_pylist() == ['{"status":"teapot"}']
+    assert writer.rescued == 1 and out.key.startswith("processed/dt=2025-07-21/obj-")

@@ -1,0 +1,182 @@
+"""Manifests and journals: the record behind `status` and the accounting, and of commits in flight.
+
+- `manifests/<sid>.json`, one per source object: what its last attempt did (summary, files, state).
+  It is written as `committing` *before* the table commit and `committed` after. A manifest's mere
+  existence tells a later writer that the source may have rows in the tables, so that writer
+  replaces them (see `commit`): that ordering is what keeps a duplicate delivery's rows once.
+- `commits/<attempt>.json`, one per commit in flight: the commit itself (sources, files per table),
+  deleted when done. A crash leaves it behind; `recover` finishes it (each table's part applied
+  once, found by the attempt id in the snapshot summaries) and marks its manifests committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import orjson
+
+from loglake.errors import ObjectNotFound
+from loglake.storage import LocalStorage, Storage
+from loglake.tables.catalog import Tables
+from loglake.tables.commit import Change, Commit, apply, finish
+
+MANIFESTS = "manifests"
+COMMITS = "commits"
+COMMIT_LOCK = "commit"
+"""Held locally around each table transaction: SQLite's optimistic commits alone lose appends under
+several writer processes. S3 lakes use Glue's compare-and-swap and our retry instead."""
+STALE_SECONDS = 15 * 60
+"""A remote commit journal older than this is an interrupted one (a Lambda runs 15 minutes at most)."""
+
+
+def source_id(uri: str) -> str:
+    """Manifest names derive from the source's identity: one manifest per source, however often processed."""
+    return hashlib.sha256(uri.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def manifest_key(sid: str) -> str:
+    return f"{MANIFESTS}/{sid}.json"
+
+
+def read_manifest(storage: Storage, sid: str) -> dict[str, Any] | None:
+    try:
+        return orjson.loads(storage.read_bytes(manifest_key(sid)))  # type: ignore[no-any-return]
+    except ObjectNotFound:
+        return None
+    except orjson.JSONDecodeError:
+        return None  # written atomically: unreadable means foreign litter (`seen` still counts it)
+
+
+def seen(storage: Storage, sid: str) -> bool:
+    """Any manifest at all, readable or not: the source may have rows in the tables."""
+    return storage.exists(manifest_key(sid))
+
+
+def write_manifest(storage: Storage, manifest: dict[str, Any]) -> None:
+    storage.write_bytes(manifest_key(manifest["source_id"]), orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+
+
+def iter_manifests(storage: Storage) -> list[dict[str, Any]]:
+    out = []
+    for info in storage.list(MANIFESTS + "/"):
+        name = info.key.rsplit("/", 1)[-1]
+        if name.endswith(".json") and not name.startswith("."):
+            m = read_manifest(storage, name[: -len(".json")])
+            if m is not None:
+                out.append(m)
+    return out
+
+
+def attempt_id() -> str:
+    """`<start ms>-<random>-<pid>`, all hex: recovery can tell an attempt's age, and locally whether the
+    process making it still runs."""
+    return f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:8]}-{os.getpid():x}"
+
+
+def _running(attempt: str) -> bool:
+    """The local process that started this attempt is still alive."""
+    parts = attempt.split("-")
+    if len(parts) != 3:
+        return False
+    try:
+        os.kill(int(parts[2], 16), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _age_seconds(attempt: str) -> float:
+    try:
+        return time.time() - int(attempt.split("-", 1)[0], 16) / 1000
+    except ValueError:
+        return float("inf")
+
+
+_LIVE: set[str] = set()
+"""Commits this process is making now (another thread's run on the same lake must leave them alone)."""
+
+
+def in_flight(storage: Storage, attempt: str) -> bool:
+    """Is this attempt's writer possibly still at it? (Then its journal is not ours to finish.)"""
+    if attempt in _LIVE:
+        return True
+    if attempt.endswith(f"-{os.getpid():x}"):
+        return False  # this process's, and not live: a commit of ours that failed part-way
+    if isinstance(storage, LocalStorage):
+        return _running(attempt) and _age_seconds(attempt) < 24 * 3600
+    return _age_seconds(attempt) < STALE_SECONDS
+
+
+def _journal(commit: Commit, storage: Storage) -> bytes:
+    return orjson.dumps(
+        {
+            "attempt": commit.attempt,
+            "sources": commit.sources,
+            "seen": sorted(commit.seen),
+            "files": {zone: change.files for zone, change in commit.changes.items()},
+            "manifests": [source_id(uri) for uri in commit.sources],
+        }
+    )
+
+
+def _commit_of(doc: dict[str, Any]) -> Commit:
+    changes = {zone: Change(files) for zone, files in doc["files"].items()}
+    return Commit(doc["attempt"], doc["sources"], set(doc["seen"]), changes)
+
+
+def commit(
+    storage: Storage,
+    tables: Tables,
+    commit: Commit,
+    manifests: list[dict[str, Any]],
+    lock: Callable[[], AbstractContextManager[Any]],
+    bases: dict[str, Any],
+) -> None:
+    """Journal, manifests as `committing`, both tables, manifests as `committed`, journal gone.
+
+    `bases`: the tables as loaded before `commit.seen` was decided (see `commit.apply`).
+    """
+    key = f"{COMMITS}/{commit.attempt}.json"
+    _LIVE.add(commit.attempt)
+    try:
+        storage.write_bytes(key, _journal(commit, storage))
+        for manifest in manifests:
+            write_manifest(storage, {**manifest, "state": "committing", "commit": commit.attempt})
+        apply(tables, commit, lock, bases=bases)
+        for manifest in manifests:
+            write_manifest(storage, {**manifest, "state": "committed"})
+        storage.delete(key)
+    finally:
+        _LIVE.discard(commit.attempt)
+
+
+def recover(storage: Storage, tables: Tables, lock: Callable[[], AbstractContextManager[Any]]) -> list[str]:
+    """Finish every interrupted commit (not one in flight elsewhere); returns their attempt ids."""
+    done = []
+    for info in list(storage.list(COMMITS + "/")):
+        name = info.key.rsplit("/", 1)[-1]
+        if not name.endswith(".json") or name.startswith("."):
+            continue
+        attempt = name[: -len(".json")]
+        if in_flight(storage, attempt):
+            continue
+        try:
+            doc = orjson.loads(storage.read_bytes(info.key))
+        except ObjectNotFound:
+            continue  # finished meanwhile
+        finish(tables, _commit_of(doc), lock)
+        for sid in doc["manifests"]:
+            manifest = read_manifest(storage, sid)
+            if manifest is not None and manifest.get("commit") == attempt and manifest.get("state") == "committing":
+                write_manifest(storage, {**manifest, "state": "committed"})
+        storage.delete(info.key)
+        done.append(attempt)
+    return done
