@@ -101,17 +101,35 @@ class Runtime:
         return None
 
     def process(self, event: ev.ObjectEvent) -> Summary | None:
-        reason = self.skip_reason(event)
-        if reason:
-            log("INFO", "skipped", bucket=event.bucket, key=event.key, reason=reason)
-            return None
-        storage = S3Storage(f"s3://{event.bucket}", client=s3_client())
-        summary = self.lake.pipeline().process(ObjectRef(storage, event.key))
-        emit_metrics(summary)
-        log("INFO" if summary.status == "ok" else "ERROR", "processed", **summary.to_json())
-        if summary.status != "ok":
-            raise ObjectFailed(f"{summary.source_uri}: {summary.error}")
-        return summary
+        failures, summaries = self.process_batch([("", [event])])
+        if failures:
+            raise ObjectFailed(failures[""])
+        return summaries[0] if summaries else None
+
+    def process_batch(self, messages: list[tuple[str, list[ev.ObjectEvent]]]) -> tuple[dict[str, str], list[Summary]]:
+        """Every message's objects through one pipeline: small objects share files and one commit (one
+        transaction per table for the batch, not per object — what keeps the commit rate within what one
+        Iceberg table takes). Returns message id → error for the messages with a failed object, and the summaries."""
+        refs: list[ObjectRef] = []
+        owners: dict[str, list[str]] = {}
+        for message_id, events in messages:
+            for event in events:
+                reason = self.skip_reason(event)
+                if reason:
+                    log("INFO", "skipped", bucket=event.bucket, key=event.key, reason=reason, message_id=message_id)
+                    continue
+                ref = ObjectRef(S3Storage(f"s3://{event.bucket}", client=s3_client()), event.key, event.size or None)
+                refs.append(ref)
+                owners.setdefault(ref.uri, []).append(message_id)
+        failures: dict[str, str] = {}
+        summaries = list(self.lake.pipeline().process_many(refs)) if refs else []
+        for summary in summaries:
+            emit_metrics(summary)
+            log("INFO" if summary.status == "ok" else "ERROR", "processed", **summary.to_json())
+            if summary.status != "ok":
+                for message_id in owners.get(summary.source_uri, []):
+                    failures.setdefault(message_id, f"{summary.source_uri}: {summary.error}")
+        return failures, summaries
 
     def write_logs_batch(self, batch: ev.LogsBatch) -> tuple[Any, str]:
         """A subscription delivery becomes one raw object (gzip JSON Lines), exactly like the collector's."""
@@ -158,23 +176,33 @@ def runtime() -> Runtime:
 
 
 def _each(events: list[ev.ObjectEvent], rt: Runtime) -> None:
-    for event in events:
-        rt.process(event)
+    """A direct invocation's objects, committed together; a failure raises, so Lambda retries the event."""
+    failures, _ = rt.process_batch([("", events)])
+    if failures:
+        raise ObjectFailed(failures[""])
 
 
 def handle_sqs(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
-    failures = []
+    """The batch's objects are committed together; only the messages whose objects failed come back."""
+    failed: dict[str, str] = {}
+    batch: list[tuple[str, list[ev.ObjectEvent]]] = []
     for record in event["Records"]:
         try:
             objects = ev.sqs_body_events(record["body"])
-            if objects is None:
-                log("INFO", "skipped", reason="s3:TestEvent", message_id=record.get("messageId"))
-                continue
-            _each(objects, rt)
         except Exception as exc:
-            log("ERROR", "message failed", message_id=record.get("messageId"), error=str(exc))
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+            failed[record["messageId"]] = str(exc)
+            continue
+        if objects is None:
+            log("INFO", "skipped", reason="s3:TestEvent", message_id=record.get("messageId"))
+            continue
+        batch.append((record["messageId"], objects))
+    try:
+        failed.update(rt.process_batch(batch)[0])
+    except Exception as exc:  # the batch's commit itself: every message in it comes back
+        failed.update({message_id: str(exc) for message_id, _ in batch})
+    for message_id, error in failed.items():
+        log("ERROR", "message failed", message_id=message_id, error=error)
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""SQS workers: long-poll, process, delete on success, keep the message invisible while working.
+"""SQS workers: long-poll up to ten messages, process their objects as one batch (small objects in one
+commit), delete the messages that succeeded, keep the batch invisible while working.
 
 Failures are left to the queue: the message reappears after `retry_delay` and the queue's redrive
-policy moves it to the DLQ after maxReceiveCount. Any number of workers may run together: output
-names derive from the source, so a message handled twice replaces rather than duplicates.
+policy moves it to the DLQ after maxReceiveCount. Any number of workers may run together: a message
+handled twice replaces its object's rows rather than duplicating them (see `tables.commit`).
 """
 
 from __future__ import annotations
@@ -26,18 +27,22 @@ class WorkerStats:
 
 
 class _Heartbeat:
-    """Extends a message's visibility while its object is being processed."""
+    """Extends the batch's visibility while its objects are being processed."""
 
-    def __init__(self, sqs: Any, queue_url: str, receipt: str, visibility: int) -> None:
-        self.sqs, self.queue_url, self.receipt, self.visibility = sqs, queue_url, receipt, visibility
+    def __init__(self, sqs: Any, queue_url: str, receipts: list[str], visibility: int) -> None:
+        self.sqs, self.queue_url, self.receipts, self.visibility = sqs, queue_url, receipts, visibility
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self.stop.wait(max(1.0, self.visibility / 2)):
             try:
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=self.receipt, VisibilityTimeout=self.visibility
+                self.sqs.change_message_visibility_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": self.visibility}
+                        for i, r in enumerate(self.receipts)
+                    ],
                 )
             except Exception as exc:
                 log("WARN", "visibility extension failed", error=str(exc))
@@ -60,13 +65,15 @@ def run_worker(
     visibility: int = 300,
     retry_delay: int = 30,
     max_messages: int | None = None,
+    batch: int = 10,
 ) -> WorkerStats:
     sqs = s3_client("sqs")
     stats = WorkerStats()
     while max_messages is None or stats.received < max_messages:
+        wanted = batch if max_messages is None else max(1, min(batch, max_messages - stats.received))
         response = sqs.receive_message(
             QueueUrl=queue_url,
-            MaxNumberOfMessages=1,
+            MaxNumberOfMessages=wanted,
             WaitTimeSeconds=wait_seconds,
             VisibilityTimeout=visibility,
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
@@ -76,30 +83,52 @@ def run_worker(
             if until_empty:
                 break
             continue
-        for message in messages:
-            stats.received += 1
-            receipt = message["ReceiptHandle"]
-            try:
-                with _Heartbeat(sqs, queue_url, receipt, visibility):
-                    objects = ev.sqs_body_events(message["Body"])
-                    if objects is None:
-                        stats.skipped += 1
-                    for obj in objects or []:
-                        summary = runtime.process(obj)
-                        if summary is None:
-                            stats.skipped += 1
-                        else:
-                            stats.objects.append(summary.to_json())
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
-                stats.succeeded += 1
-            except Exception as exc:
-                stats.failed += 1
-                count = message.get("Attributes", {}).get("ApproximateReceiveCount")
-                log("ERROR", "message failed", message_id=message.get("MessageId"), receive_count=count, error=str(exc))
-                try:
-                    sqs.change_message_visibility(
-                        QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=retry_delay
-                    )
-                except Exception as vis_exc:
-                    log("WARN", "could not shorten visibility", error=str(vis_exc))
+        stats.received += len(messages)
+        _handle(sqs, queue_url, runtime, messages, stats, visibility, retry_delay)
     return stats
+
+
+def _handle(
+    sqs: Any,
+    queue_url: str,
+    runtime: Runtime,
+    messages: list[dict[str, Any]],
+    stats: WorkerStats,
+    visibility: int,
+    retry_delay: int,
+) -> None:
+    """One received batch: decoded, processed together, each message deleted or sent back on its own."""
+    failed: dict[str, str] = {}
+    work: list[tuple[str, list[ev.ObjectEvent]]] = []
+    for message in messages:
+        try:
+            objects = ev.sqs_body_events(message["Body"])
+        except Exception as exc:
+            failed[message["MessageId"]] = str(exc)
+            continue
+        if objects is None:
+            stats.skipped += 1
+            continue
+        work.append((message["MessageId"], objects))
+    with _Heartbeat(sqs, queue_url, [m["ReceiptHandle"] for m in messages], visibility):
+        try:
+            more, summaries = runtime.process_batch(work)
+            failed.update(more)
+            stats.objects.extend(s.to_json() for s in summaries)
+            stats.skipped += sum(len(objects) for _, objects in work) - len(summaries)
+        except Exception as exc:  # the batch's commit itself
+            failed.update({message_id: str(exc) for message_id, _ in work})
+    for message in messages:
+        receipt = message["ReceiptHandle"]
+        error = failed.get(message["MessageId"])
+        if error is None:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
+            stats.succeeded += 1
+            continue
+        stats.failed += 1
+        count = message.get("Attributes", {}).get("ApproximateReceiveCount")
+        log("ERROR", "message failed", message_id=message.get("MessageId"), receive_count=count, error=error)
+        try:
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=retry_delay)
+        except Exception as vis_exc:
+            log("WARN", "could not shorten visibility", error=str(vis_exc))
