@@ -39,8 +39,9 @@ typecheck: $(STAMP) ## mypy
 
 check: lint typecheck test ## everything CI should care about
 
-bench: $(STAMP) ## throughput and memory against reference approaches (BENCH_MB=256 BENCH_SMALL=2000 BENCH_ROWS=10000000)
+bench: $(STAMP) ## throughput and memory against reference approaches, then S3 scale (BENCH_MB=256 BENCH_SMALL=2000 BENCH_ROWS=10000000 BENCH_SCALE_OBJECTS=1000)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.scale
 
 clean: ## remove the virtualenv, the demo lake and caches
 	rm -rf $(VENV) .venv-reader lake .pytest_cache .mypy_cache .ruff_cache

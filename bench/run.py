@@ -121,7 +121,11 @@ def group_by_table(rows: int, lake: Path) -> float:
 
 
 class MotoServer:
-    """moto's S3 server on 127.0.0.1 in its own process: the Lambda handler's reads and writes go over HTTP."""
+    """moto's server on 127.0.0.1 in its own process (with Glue's VersionId check, see tests/moto_server.py):
+    the Lambda handler's reads and writes go over HTTP. `log`: a file for its request log (one line each)."""
+
+    def __init__(self, log: Path | None = None) -> None:
+        self.log = log
 
     def __enter__(self) -> str:
         import socket
@@ -130,10 +134,12 @@ class MotoServer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
+        sink = open(self.log, "wb") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [PY, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            [PY, "-m", "tests.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=sink,
+            stderr=sink,
+            cwd=Path(__file__).resolve().parents[1],
         )
         endpoint = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

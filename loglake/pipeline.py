@@ -233,7 +233,8 @@ class Pipeline:
         for out in shared + [o for _, outs in members for o in outs]:
             files[out.zone].append(self.uri_of(out.key))
         bases = {zone: self.tables.load(zone, refresh=True) for zone in files}  # before `seen`: see tables.journal
-        seen = {att.uri for att, _ in members if journal.seen(self.lake, att.sid)}
+        known = journal.each(self.lake, [att.sid for att, _ in members], journal.seen)
+        seen = {att.uri for (att, _), was in zip(members, known, strict=True) if was}
         changes = {zone: Change(f, (schemas or {}).get(zone)) for zone, f in files.items()}
         manifests = [self._manifest(att, outs, shared) for att, outs in members]
         job = Commit(attempt, [a.uri for a, _ in members], seen, changes)

@@ -148,14 +148,23 @@ def commit(
     _LIVE.add(commit.attempt)
     try:
         storage.write_bytes(key, _journal(commit, storage))
-        for manifest in manifests:
-            write_manifest(storage, {**manifest, "state": "committing", "commit": commit.attempt})
+        each(storage, [{**m, "state": "committing", "commit": commit.attempt} for m in manifests], write_manifest)
         apply(tables, commit, lock, bases=bases)
-        for manifest in manifests:
-            write_manifest(storage, {**manifest, "state": "committed"})
+        each(storage, [{**m, "state": "committed"} for m in manifests], write_manifest)
         storage.delete(key)
     finally:
         _LIVE.discard(commit.attempt)
+
+
+def each(storage: Storage, items: list[Any], fn: Callable[[Storage, Any], Any]) -> list[Any]:
+    """`fn(storage, item)` for every item; on a remote lake several at once (each is a request, and a batch
+    of 50 objects is 100 manifest writes), in order of the items either way."""
+    if len(items) < 2 or isinstance(storage, LocalStorage):
+        return [fn(storage, item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(16, len(items)), thread_name_prefix="loglake-manifests") as pool:
+        return list(pool.map(lambda item: fn(storage, item), items))
 
 
 def recover(storage: Storage, tables: Tables, lock: Callable[[], AbstractContextManager[Any]]) -> list[str]:
