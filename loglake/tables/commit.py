@@ -116,6 +116,8 @@ def apply(
                     table = base if attempt == 0 and base is not None else tables.load(zone, refresh=attempt > 0)
                     if _committed(table, commit.attempt):
                         break  # an earlier try (or a recovery) landed it already
+                    if change.schema is not None and _disagrees(table, change.schema):
+                        change = _reconform(table, change)
                     _apply(table, commit, change, replace)
                     _trim(tables.load(zone, refresh=True))
                 break
@@ -127,6 +129,43 @@ def apply(
                     ) from exc
                 replace = sorted(commit.sources)  # the winner may have committed any of ours
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+
+
+def _disagrees(table: Table, schema: pa.Schema) -> bool:
+    """A column the files have in a type the table cannot widen to: another writer added it first, otherwise."""
+    from loglake.tables.schema import Target
+
+    probe = Target(table.schema().as_arrow())
+    probe.conform(schema.empty_table())
+    current = {f.name: f.type for f in table.schema().as_arrow()}
+    return any(
+        f.name in current and probe.types.get(f.name) == current[f.name] and _plain(f.type) != current[f.name]
+        for f in schema
+        if not pa.types.is_null(f.type)
+    )
+
+
+def _plain(kind: pa.DataType) -> pa.DataType:
+    return pa.string() if pa.types.is_large_string(kind) else kind
+
+
+def _reconform(table: Table, change: Change) -> Change:
+    """The files rewritten to fit the table as it is now (values that do not fit rescued), beside the originals;
+    the originals become orphans. Rare: two writers adding one new column in different types at once."""
+    import pyarrow.parquet as pq
+
+    from loglake.tables.schema import Target
+
+    target = Target(table.schema().as_arrow())
+    files = []
+    for uri in change.files:
+        with table.io.new_input(uri).open() as fh:
+            data = pq.read_table(fh)
+        fixed = uri[: -len(".parquet")] + "-refit.parquet"
+        with table.io.new_output(fixed).create(overwrite=True) as sink:
+            pq.write_table(target.conform(data).table, sink, compression="zstd")
+        files.append(fixed)
+    return Change(files, target.schema())
 
 
 def _trim(table: Table) -> None:

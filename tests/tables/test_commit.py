@@ -123,3 +123,19 @@ def test_missing_table_metadata_is_reported_with_what_to_do(tables: Tables, tmp_
     with pytest.raises(TableDamaged) as info:
         fresh.load("processed")
     assert "log_analytics_db.processed_logs" in str(info.value) and "loglake crawl" in str(info.value)
+
+
+def test_a_column_another_writer_added_in_another_type_is_fitted_not_failed(tables: Tables) -> None:
+    """Two writers both add `x`, one as long, one as text: the second's files are refitted, the text rescued."""
+    from loglake.tables.schema import RESCUED
+
+    first, second = (
+        Target(tables.load("processed").schema().as_arrow()),
+        Target(tables.load("processed").schema().as_arrow()),
+    )
+    a, _ = write_file(tables, "processed", rows(1, source_uri="raw/a.log", x=1), first)
+    b, _ = write_file(tables, "processed", rows(1, source_uri="raw/b.log", x="text"), second)
+    apply(tables, Commit("a1", ["raw/a.log"], set(), {"processed": Change([a], first.schema())}))
+    apply(tables, Commit("b1", ["raw/b.log"], set(), {"processed": Change([b], second.schema())}))
+    got = {r["source_uri"]: (r["x"], r[RESCUED]) for r in duck_rows(tables, "processed")}
+    assert got == {"raw/a.log": (1, None), "raw/b.log": (None, '{"x":"text"}')}
