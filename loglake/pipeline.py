@@ -385,8 +385,6 @@ class Pipeline:
     def groupable(self, ref: ObjectRef, below: int | None = None) -> bool:
         """Small enough to share files with other objects (and, if given, smaller than `below`)?"""
         proc = self.settings.processing
-        if proc.processed_format != "parquet" or proc.errors_format != "parquet":
-            return False  # rows are taken out of a shared file by column: Parquet only
         limit = proc.group_object_bytes
         if below is not None:
             limit = min(limit, below - 1)

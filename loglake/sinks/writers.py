@@ -1,11 +1,10 @@
-"""File writers, one per output format: Parquet (zstd; tiny files uncompressed) and JSON Lines. A plain registry."""
+"""The Parquet file writer (zstd; tiny files uncompressed): the tables' data files."""
 
 from __future__ import annotations
 
 import abc
 from typing import BinaryIO
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -84,20 +83,3 @@ def dictionary_columns(schema: pa.Schema, sample: pa.Table | None) -> bool | lis
                 continue
         keep.append(field.name)
     return keep
-
-
-class JsonLinesFileWriter(FileWriter):
-    extension = "jsonl"
-    _OPTS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
-
-    def write(self, table: pa.Table) -> None:
-        dumps, opts = orjson.dumps, self._OPTS
-        self.fh.write(
-            b"".join(dumps({k: v for k, v in row.items() if v is not None}, option=opts) for row in table.to_pylist())
-        )
-
-    def close(self) -> None:
-        pass
-
-
-WRITERS: dict[str, type[FileWriter]] = {"parquet": ParquetFileWriter, "jsonl": JsonLinesFileWriter}
