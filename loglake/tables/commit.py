@@ -19,6 +19,7 @@ table's part applied once, whatever ran before.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import time
 import warnings
@@ -37,7 +38,11 @@ if TYPE_CHECKING:
 
 ATTEMPT = "loglake.attempt"
 """Snapshot summary property: the attempt (or group) whose commit made the snapshot."""
-RETRIES = 12
+SOURCES = "loglake.sources"
+"""Snapshot summary property: the source ids the commit holds rows of (`*` past `MAX_LISTED`), so a writer
+that lost a race replaces only the sources the winners committed, not all of its own."""
+MAX_LISTED = 100
+RETRIES = 30
 MAX_SNAPSHOTS = 24
 KEEP_SNAPSHOTS = 12
 """pyiceberg copies the whole table metadata dozens of times per commit, so a commit's cost grows with the
@@ -76,10 +81,40 @@ def _committed(table: Table, attempt: str) -> bool:
     return any(s.summary is not None and s.summary.get(ATTEMPT) == attempt for s in table.metadata.snapshots)
 
 
+def source_id(uri: str) -> str:
+    """A source's short, stable identity (manifest names, snapshot summaries)."""
+    return hashlib.sha256(uri.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _listed(sources: list[str]) -> str:
+    return "*" if len(sources) > MAX_LISTED else ",".join(sorted(source_id(u) for u in sources))
+
+
+def _since(base: Table, now: Table) -> set[str] | None:
+    """Ids of sources other writers committed after `base`; None when that cannot be told (a snapshot with no
+    list, or history trimmed past `base`): then every source of ours is replaced."""
+    current = base.current_snapshot()
+    known = {s.snapshot_id for s in base.metadata.snapshots}
+    if current is not None and now.snapshot_by_id(current.snapshot_id) is None:
+        return None
+    out: set[str] = set()
+    for snap in now.metadata.snapshots:
+        if snap.snapshot_id in known:
+            continue
+        summary = snap.summary.additional_properties if snap.summary is not None else {}
+        if "loglake.compaction" in summary:
+            continue  # moves rows between files, adds none
+        listed = summary.get(SOURCES)
+        if listed is None or listed == "*":
+            return None
+        out.update(x for x in listed.split(",") if x)
+    return out
+
+
 def _apply(table: Table, commit: Commit, change: Change, replace: list[str]) -> None:
     from pyiceberg.expressions import In
 
-    props = {ATTEMPT: commit.attempt}
+    props = {ATTEMPT: commit.attempt, SOURCES: _listed(commit.sources)}
     with warnings.catch_warnings(), table.transaction() as tx:
         warnings.filterwarnings("ignore", "Delete operation did not match any records")
         if change.schema is not None:
@@ -127,8 +162,14 @@ def apply(
                         f"table `{tables.name(zone)}`: {RETRIES + 1} commits in a row lost to concurrent writers",
                         hint="the message is retried; lower the event source's maximum concurrency if this persists",
                     ) from exc
-                replace = sorted(commit.sources)  # the winner may have committed any of ours
-                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+                # The winners may have committed some of our sources: those are replaced too.
+                won = _since(table, tables.load(zone, refresh=True))
+                if won is None:
+                    replace = sorted(commit.sources)
+                else:
+                    mine = {source_id(u): u for u in commit.sources}
+                    replace = sorted(set(replace) | {mine[x] for x in won if x in mine})
+                time.sleep(min(5.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
 
 
 def _disagrees(table: Table, schema: pa.Schema) -> bool:

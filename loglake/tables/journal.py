@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import uuid
@@ -24,7 +23,7 @@ import orjson
 from loglake.errors import ObjectNotFound
 from loglake.storage import LocalStorage, Storage
 from loglake.tables.catalog import Tables
-from loglake.tables.commit import Change, Commit, apply, finish
+from loglake.tables.commit import Change, Commit, apply, finish, source_id
 
 MANIFESTS = "manifests"
 COMMITS = "commits"
@@ -33,11 +32,6 @@ COMMIT_LOCK = "commit"
 several writer processes. S3 lakes use Glue's compare-and-swap and our retry instead."""
 STALE_SECONDS = 15 * 60
 """A remote commit journal older than this is an interrupted one (a Lambda runs 15 minutes at most)."""
-
-
-def source_id(uri: str) -> str:
-    """Manifest names derive from the source's identity: one manifest per source, however often processed."""
-    return hashlib.sha256(uri.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def manifest_key(sid: str) -> str:
