@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from loglake.errors import QueryError
-from loglake.query.snapshot import plan, view_sql
+from loglake.query.snapshot import plan_sized, view_sql
 from loglake.storage import LocalStorage, Storage
 from loglake.tables.catalog import ZONES, Tables
 
@@ -60,15 +60,20 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def remote_dataset(storage: Storage, files: list[str], schema: pa.Schema) -> Any:
-    """A pyarrow dataset over a remote snapshot's files, in the table's schema (missing columns null)."""
+def remote_dataset(storage: Storage, files: list[str], sizes: list[int], schema: pa.Schema) -> Any:
+    """A pyarrow dataset over a remote snapshot's files, in the table's schema (missing columns null). The
+    sizes come from the table metadata, so no file is asked for its size before it is read."""
     import pyarrow.dataset as ds
 
     if not files:
         return schema.empty_table()
     fs, _ = storage.arrow_filesystem()
-    paths = [f.split("://", 1)[1] for f in files]
-    return ds.dataset(paths, schema=schema, format="parquet", filesystem=fs)
+    fmt = ds.ParquetFileFormat()
+    fragments = [
+        fmt.make_fragment(f.split("://", 1)[1], filesystem=fs, file_size=size)
+        for f, size in zip(files, sizes, strict=True)
+    ]
+    return ds.FileSystemDataset(fragments, schema=schema, format=fmt, filesystem=fs)
 
 
 class DuckDBEngine:
@@ -80,12 +85,12 @@ class DuckDBEngine:
         for zone in ZONES:
             table = tables.load(zone, refresh=True)
             name = tables.name(zone).split(".", 1)[1]
-            files, schema = plan(table, as_of)
+            files, sizes, schema = plan_sized(table, as_of)
             if isinstance(storage, LocalStorage):
                 self.con.execute(f"CREATE VIEW {_q(db)}.{_q(name)} AS {view_sql(files, schema)}")
             else:
                 hidden = f"__loglake_{name}"
-                self.con.register(hidden, remote_dataset(storage, files, schema))
+                self.con.register(hidden, remote_dataset(storage, files, sizes, schema))
                 self.con.execute(f"CREATE VIEW {_q(db)}.{_q(name)} AS SELECT * FROM {_q(hidden)}")
         # Athena resolves unqualified names in the query's database; so do we.
         self.con.execute(f"SET schema = {_lit(db)}")
