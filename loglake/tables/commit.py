@@ -162,13 +162,9 @@ def apply(
                         f"table `{tables.name(zone)}`: {RETRIES + 1} commits in a row lost to concurrent writers",
                         hint="the message is retried; lower the event source's maximum concurrency if this persists",
                     ) from exc
-                # The winners may have committed some of our sources: those are replaced too.
-                won = _since(table, tables.load(zone, refresh=True))
-                if won is None:
-                    replace = sorted(commit.sources)
-                else:
-                    mine = {source_id(u): u for u in commit.sources}
-                    replace = sorted(set(replace) | {mine[x] for x in won if x in mine})
+                # The winners may have committed any of our sources: all are replaced. (Replacing only the
+                # sources `_since` names doubled rows in 1 of ~4 runs of a test racing two runs; not yet understood.)
+                replace = sorted(commit.sources)
                 time.sleep(min(5.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
 
 
