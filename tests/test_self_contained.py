@@ -7,7 +7,6 @@ shared folders.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from pathlib import Path
 
@@ -48,7 +47,7 @@ def test_no_test_source_names_a_path_outside_the_repository() -> None:
     "line",
     [
         'CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"',
-        'open("../shared/corpora/loghub/HDFS/HDFS_2k.log")',
+        'open("../elsewhere/HDFS_2k.log")',
         'Path("..") / "data"',
     ],
 )
@@ -73,10 +72,12 @@ def test_the_guard_tells_the_repository_from_what_is_beside_it(tmp_path: Path) -
 
 
 def test_the_audit_hook_records_a_read_beside_the_repository(outside_reads: list[str]) -> None:
-    sibling = ROOT.parent / "shared-probe-that-does-not-exist"
+    """The hook itself, fed an open event for a path beside the repository (nothing is opened)."""
+    from tests.conftest import _audit
+
+    sibling = ROOT.parent / "a-sibling-checkout" / "NOTES.md"
     if not reads_outside(str(sibling), ROOT, _SYSTEM):
         pytest.skip(f"the repository's parent {ROOT.parent} is a temporary or system folder")
-    with contextlib.suppress(OSError):
-        open(sibling / "NOTES.md", "rb").close()
-    assert outside_reads == [str(sibling / "NOTES.md")]
-    outside_reads.clear()  # this test's own read was deliberate
+    _audit("open", (str(sibling), "rb", 0))
+    assert outside_reads == [str(sibling)]
+    outside_reads.clear()  # recorded on purpose

@@ -182,20 +182,31 @@ def _each(events: list[ev.ObjectEvent], rt: Runtime) -> None:
         raise ObjectFailed(failures[""])
 
 
-def handle_sqs(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
-    """The batch's objects are committed together; only the messages whose objects failed come back."""
+def decode_messages(
+    messages: list[tuple[str, str]],
+) -> tuple[list[tuple[str, list[ev.ObjectEvent]]], dict[str, str], int]:
+    """SQS message (id, body) pairs → (id, objects) to process, id → error for undecodable bodies, and how many
+    were test events (skipped with a log line). Shared by the Lambda's SQS path and `loglake worker`."""
+    work: list[tuple[str, list[ev.ObjectEvent]]] = []
     failed: dict[str, str] = {}
-    batch: list[tuple[str, list[ev.ObjectEvent]]] = []
-    for record in event["Records"]:
+    skipped = 0
+    for message_id, body in messages:
         try:
-            objects = ev.sqs_body_events(record["body"])
+            objects = ev.sqs_body_events(body)
         except Exception as exc:
-            failed[record["messageId"]] = str(exc)
+            failed[message_id] = str(exc)
             continue
         if objects is None:
-            log("INFO", "skipped", reason="s3:TestEvent", message_id=record.get("messageId"))
+            log("INFO", "skipped", reason="s3:TestEvent", message_id=message_id)
+            skipped += 1
             continue
-        batch.append((record["messageId"], objects))
+        work.append((message_id, objects))
+    return work, failed, skipped
+
+
+def handle_sqs(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
+    """The batch's objects are committed together; only the messages whose objects failed come back."""
+    batch, failed, _ = decode_messages([(r["messageId"], r["body"]) for r in event["Records"]])
     try:
         failed.update(rt.process_batch(batch)[0])
     except Exception as exc:  # the batch's commit itself: every message in it comes back

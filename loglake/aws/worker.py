@@ -12,8 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from loglake.aws import events as ev
-from loglake.aws.handler import Runtime, log
+from loglake.aws.handler import Runtime, decode_messages, log
 from loglake.storage.s3 import s3_client
 
 
@@ -98,18 +97,8 @@ def _handle(
     retry_delay: int,
 ) -> None:
     """One received batch: decoded, processed together, each message deleted or sent back on its own."""
-    failed: dict[str, str] = {}
-    work: list[tuple[str, list[ev.ObjectEvent]]] = []
-    for message in messages:
-        try:
-            objects = ev.sqs_body_events(message["Body"])
-        except Exception as exc:
-            failed[message["MessageId"]] = str(exc)
-            continue
-        if objects is None:
-            stats.skipped += 1
-            continue
-        work.append((message["MessageId"], objects))
+    work, failed, tests = decode_messages([(m["MessageId"], m["Body"]) for m in messages])
+    stats.skipped += tests
     with _Heartbeat(sqs, queue_url, [m["ReceiptHandle"] for m in messages], visibility):
         try:
             more, summaries = runtime.process_batch(work)
