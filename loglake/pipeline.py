@@ -216,7 +216,7 @@ class Pipeline:
         return uri if "://" in uri else "file://" + uri
 
     def target(self, zone: str) -> Target:
-        return Target(self.tables.load(zone).schema().as_arrow())
+        return Target(self.tables.schema(zone))
 
     def commit(
         self,

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pyarrow as pa
 
 from loglake.config import CatalogConfig
 from loglake.errors import Terminal
 from loglake.records import ERROR_SCHEMA, TIMESTAMP
+from loglake.tables.schema import arrow_of
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 
 ZONES = ("processed", "errors")
 SQLITE_KEY = "catalog/iceberg.db"
+CATALOG_NAME = "loglake"
 PARTITION = "dt"
 
 PROCESSED_BASE = pa.schema(
@@ -73,15 +77,28 @@ class TableDamaged(Terminal):
 
 @dataclass
 class Tables:
-    """The lake's catalog and its two tables."""
+    """The lake's catalog and its two tables.
 
-    catalog: Catalog
+    pyiceberg (and its catalog) loads on first use of `catalog`: a writer starts from `schema()`, read
+    from the metadata file alone, so pyiceberg's ~30 MB of modules are not resident while an object's
+    data streams through, only when it commits (see the README's performance section)."""
+
+    opener: Callable[[], Catalog]
     config: CatalogConfig
     locations: dict[str, str]
     where: str
     """Where the catalog lives, for messages (`<lake>/catalog/iceberg.db`, `Glue Data Catalog (us-east-1)`)."""
     local: bool
+    locate: Callable[[str], str | None]
+    """A table's current metadata location by name (None: no such table), without pyiceberg."""
     _cache: dict[str, Table] = field(default_factory=dict)
+    _catalog: Catalog | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = self.opener()
+        return self._catalog
 
     def name(self, zone: str) -> str:
         table = self.config.processed_table if zone == "processed" else self.config.errors_table
@@ -106,6 +123,24 @@ class Tables:
             return self.catalog.load_table(self.name(zone))
         except TableDamaged:
             raise
+        except Exception as exc:  # unreadable metadata, a broken catalog file, access denied
+            raise TableDamaged(
+                f"table `{self.name(zone)}` in {self.where} cannot be read: {exc}",
+                hint="`loglake crawl` rebuilds the tables from the zones and the manifests",
+            ) from exc
+
+    def schema(self, zone: str) -> pa.Schema:
+        """The zone's table schema as Arrow (the base columns when the table is not created yet)."""
+        table = self._cache.get(zone)
+        if table is not None:
+            return table.schema().as_arrow()
+        try:
+            location = self.locate(self.name(zone))
+            if location is None:
+                return BASE[zone]
+            metadata = orjson.loads(_read(location))
+            current = metadata.get("current-schema-id", 0)
+            return arrow_of(next(s for s in metadata["schemas"] if s["schema-id"] == current))
         except Exception as exc:  # unreadable metadata, a broken catalog file, access denied
             raise TableDamaged(
                 f"table `{self.name(zone)}` in {self.where} cannot be read: {exc}",
@@ -179,8 +214,6 @@ def open_tables(lake_uri: str, config: CatalogConfig, local_root: str | None) ->
     base = lake_uri.rstrip("/")
     locations = {zone: f"{base}/{zone}" for zone in ZONES}
     if local_root is not None:
-        from pyiceberg.catalog.sql import SqlCatalog
-
         path = os.path.join(local_root, SQLITE_KEY)
         if os.path.exists(path) and os.path.getsize(path) and not _is_sqlite(path):
             raise TableDamaged(
@@ -188,9 +221,19 @@ def open_tables(lake_uri: str, config: CatalogConfig, local_root: str | None) ->
                 hint="move it aside and run `loglake crawl` to rebuild the tables from the zones",
             )
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        catalog: Catalog = SqlCatalog("loglake", uri=f"sqlite:///{path}", warehouse=f"file://{local_root}")
-        return Tables(catalog, config, locations, path, local=True)
-    from pyiceberg.catalog.glue import GlueCatalog
+
+        def sqlite() -> Catalog:
+            from loglake.tables.sqlite import SqliteCatalog
+
+            return SqliteCatalog(CATALOG_NAME, path, warehouse=f"file://{local_root}")
+
+        def locate_local(name: str) -> str | None:
+            from loglake.tables.sqlite import metadata_location
+
+            database, table = name.rsplit(".", 1)
+            return metadata_location(path, CATALOG_NAME, database, table)
+
+        return Tables(sqlite, config, locations, path, local=True, locate=locate_local)
 
     props: dict[str, str] = {}
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
@@ -199,8 +242,36 @@ def open_tables(lake_uri: str, config: CatalogConfig, local_root: str | None) ->
         props.update({"glue.endpoint": endpoint, "s3.endpoint": endpoint})
     if region:
         props.update({"glue.region": region, "s3.region": region, "client.region": region})
-    catalog = GlueCatalog("loglake", **props)
-    return Tables(catalog, config, locations, f"the Glue Data Catalog ({region or 'default region'})", local=False)
+
+    def glue() -> Catalog:
+        from pyiceberg.catalog.glue import GlueCatalog
+
+        return GlueCatalog(CATALOG_NAME, **props)
+
+    def locate_glue(name: str) -> str | None:
+        from loglake.storage.s3 import s3_client
+
+        database, table = name.rsplit(".", 1)
+        client = s3_client("glue")
+        try:
+            found = client.get_table(DatabaseName=database, Name=table)["Table"]
+        except client.exceptions.EntityNotFoundException:
+            return None
+        return found.get("Parameters", {}).get("metadata_location")
+
+    where = f"the Glue Data Catalog ({region or 'default region'})"
+    return Tables(glue, config, locations, where, local=False, locate=locate_glue)
+
+
+def _read(uri: str) -> bytes:
+    """A metadata file's bytes (`file://…` or `s3://…`)."""
+    if uri.startswith("s3://"):
+        from loglake.storage.s3 import s3_client, split_uri
+
+        bucket, key = split_uri(uri)
+        return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+    with open(uri.removeprefix("file://"), "rb") as fh:
+        return fh.read()
 
 
 def _is_sqlite(path: str) -> bool:

@@ -149,3 +149,53 @@ def _with_rescued(table: pa.Table, rescued: dict[str, pa.ChunkedArray]) -> tuple
     if RESCUED in table.column_names:
         return table.set_column(table.column_names.index(RESCUED), RESCUED, array), count
     return table.append_column(RESCUED, array), count
+
+
+_PRIMITIVES = {
+    "boolean": pa.bool_(),
+    "int": pa.int32(),
+    "long": pa.int64(),
+    "float": pa.float32(),
+    "double": pa.float64(),
+    "date": pa.date32(),
+    "time": pa.time64("us"),
+    "timestamp": pa.timestamp("us"),
+    "timestamp_ns": pa.timestamp("ns"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "timestamptz_ns": pa.timestamp("ns", tz="UTC"),
+    "string": pa.large_string(),
+    "uuid": pa.uuid(),
+    "binary": pa.large_binary(),
+}
+
+
+def arrow_of(schema: dict) -> pa.Schema:  # type: ignore[type-arg]
+    """An Iceberg schema as written in table metadata (JSON) → the Arrow schema pyiceberg's `as_arrow()`
+    gives (without field ids). Writers need only this to start; pyiceberg loads when they commit."""
+    return pa.schema([_field(f) for f in schema["fields"]])
+
+
+def _field(f: dict) -> pa.Field:  # type: ignore[type-arg]
+    return pa.field(f["name"], _type(f["type"]), nullable=not f.get("required", False))
+
+
+def _type(kind: str | dict) -> pa.DataType:  # type: ignore[type-arg]
+    if isinstance(kind, str):
+        if kind in _PRIMITIVES:
+            return _PRIMITIVES[kind]
+        if kind.startswith("decimal("):
+            precision, scale = kind[len("decimal(") : -1].split(",")
+            return pa.decimal128(int(precision), int(scale))
+        if kind.startswith("fixed["):
+            return pa.binary(int(kind[len("fixed[") : -1]))
+        raise ValueError(f"Iceberg type {kind!r} has no Arrow equivalent here")
+    if kind["type"] == "struct":
+        return pa.struct([_field(f) for f in kind["fields"]])
+    if kind["type"] == "list":
+        element = pa.field("element", _type(kind["element"]), nullable=not kind.get("element-required", False))
+        return pa.large_list(element)
+    if kind["type"] == "map":
+        key = pa.field("key", _type(kind["key"]), nullable=False)
+        value = pa.field("value", _type(kind["value"]), nullable=not kind.get("value-required", False))
+        return pa.map_(key, value)
+    raise ValueError(f"Iceberg type {kind!r} has no Arrow equivalent here")

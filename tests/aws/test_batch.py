@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+
 import boto3
 import orjson
+import pytest
 
 from loglake.aws import handler as handler_mod
 from loglake.config import Settings
@@ -44,3 +49,43 @@ def test_a_batch_of_fifty_objects_is_one_snapshot_per_table_and_a_bad_one_comes_
         table = lake.tables.load(zone, refresh=True)
         assert len(table.metadata.snapshots) == 1, zone  # 49 objects, one commit
         assert int(table.current_snapshot().summary["total-records"]) == 49
+
+
+def _worker(batches: list[list[tuple[str, str, int]]]) -> list[object]:
+    """One Lambda execution environment: its own process and runtime, several SQS batches in turn."""
+    from loglake.aws import handler as fresh
+
+    failures: list[object] = []
+    for batch in batches:
+        records = [_record(mid, key, size) for mid, key, size in batch]
+        failures += fresh.handler({"Records": records})["batchItemFailures"]
+    return failures
+
+
+@pytest.mark.slow
+def test_sixteen_concurrent_workers_on_a_fresh_stack_keep_every_row_once(aws, monkeypatch) -> None:
+    """16 execution environments start on a stack with no tables yet, each handling two batches;
+    one object is delivered to every worker at the same moment (SQS delivers at least once). No
+    message fails and every object's rows are there exactly once."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=RAW)
+    s3.create_bucket(Bucket=LAKE)
+    monkeypatch.setenv("LOGLAKE_LAKE", f"s3://{LAKE}")
+    body = {}
+    for key in [f"w{w}/b{b}/{i}.log" for w in range(16) for b in range(2) for i in range(3)] + ["dup.log"]:
+        body[key] = jl(*(rec(n=n, message=f"{key} {n}") for n in range(3)), b"not json")
+        s3.put_object(Bucket=RAW, Key=key, Body=body[key])
+
+    def batch(w: int, b: int) -> list[tuple[str, str, int]]:
+        keys = [f"w{w}/b{b}/{i}.log" for i in range(3)] + (["dup.log"] if b == 0 else [])
+        return [(f"{key}#{w}", key, len(body[key])) for key in keys]
+
+    work = [[batch(w, b) for b in range(2)] for w in range(16)]
+    with ProcessPoolExecutor(16, mp_context=multiprocessing.get_context("spawn")) as pool:
+        failures = [f for fs in pool.map(_worker, work) for f in fs]
+    assert failures == []
+    lake = Lake.open(Settings(lake=f"s3://{LAKE}"))
+    for zone, per_object in (("processed", 3), ("errors", 1)):
+        table = lake.tables.load(zone, refresh=True)
+        uris = table.scan(selected_fields=("source_uri",)).to_arrow().column("source_uri").to_pylist()
+        assert Counter(uris) == {f"s3://{RAW}/{key}": per_object for key in body}, zone
