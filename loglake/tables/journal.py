@@ -1,9 +1,11 @@
 """Manifests and journals: the record behind `status` and the accounting, and of commits in flight.
 
 - `manifests/<sid>.json`, one per source object: what its last attempt did (summary, files, state).
-  It is written as `committing` *before* the table commit and `committed` after. A manifest's mere
-  existence tells a later writer that the source may have rows in the tables, so that writer
-  replaces them (see `commit`): that ordering is what keeps a duplicate delivery's rows once.
+  It is written once, as `committing` with its commit's attempt id, *before* the table commit. A
+  manifest's mere existence tells a later writer that the source may have rows in the tables, so
+  that writer replaces them (see `commit`): that ordering is what keeps a duplicate delivery's rows
+  once. It reads as `committed` once its commit's journal is gone (not rewritten: a second fsync'd
+  write per object halved the rate of small objects).
 - `commits/<attempt>.json`, one per commit in flight: the commit itself (sources, files per table),
   deleted when done. A crash leaves it behind; `recover` finishes it (each table's part applied
   once, found by the attempt id in the snapshot summaries) and marks its manifests committed.
@@ -38,13 +40,30 @@ def manifest_key(sid: str) -> str:
     return f"{MANIFESTS}/{sid}.json"
 
 
-def read_manifest(storage: Storage, sid: str) -> dict[str, Any] | None:
+def read_manifest(storage: Storage, sid: str, journals: set[str] | None = None) -> dict[str, Any] | None:
+    """The source's manifest, its state resolved (`journals`: the attempts with a journal, if known)."""
     try:
-        return orjson.loads(storage.read_bytes(manifest_key(sid)))  # type: ignore[no-any-return]
+        manifest: dict[str, Any] = orjson.loads(storage.read_bytes(manifest_key(sid)))
     except ObjectNotFound:
         return None
     except orjson.JSONDecodeError:
         return None  # written atomically: unreadable means foreign litter (`seen` still counts it)
+    if manifest.get("state") == "committing":
+        attempt = manifest.get("commit", "")
+        pending = attempt in journals if journals is not None else storage.exists(_journal_key(attempt))
+        if not pending:
+            manifest["state"] = "committed"
+    return manifest
+
+
+def _journal_key(attempt: str) -> str:
+    return f"{COMMITS}/{attempt}.json"
+
+
+def _journals(storage: Storage) -> set[str]:
+    """Attempts whose commit journal exists (in flight, or interrupted and not yet recovered)."""
+    names = (info.key.rsplit("/", 1)[-1] for info in storage.list(COMMITS + "/"))
+    return {n[: -len(".json")] for n in names if n.endswith(".json") and not n.startswith(".")}
 
 
 def seen(storage: Storage, sid: str) -> bool:
@@ -58,10 +77,11 @@ def write_manifest(storage: Storage, manifest: dict[str, Any]) -> None:
 
 def iter_manifests(storage: Storage) -> list[dict[str, Any]]:
     out = []
+    journals = _journals(storage)
     for info in storage.list(MANIFESTS + "/"):
         name = info.key.rsplit("/", 1)[-1]
         if name.endswith(".json") and not name.startswith("."):
-            m = read_manifest(storage, name[: -len(".json")])
+            m = read_manifest(storage, name[: -len(".json")], journals)
             if m is not None:
                 out.append(m)
     return out
@@ -134,17 +154,16 @@ def commit(
     lock: Callable[[], AbstractContextManager[Any]],
     bases: dict[str, Any],
 ) -> None:
-    """Journal, manifests as `committing`, both tables, manifests as `committed`, journal gone.
+    """Journal, manifests (as `committing`), both tables, journal gone (the manifests now read `committed`).
 
     `bases`: the tables as loaded before `commit.seen` was decided (see `commit.apply`).
     """
-    key = f"{COMMITS}/{commit.attempt}.json"
+    key = _journal_key(commit.attempt)
     _LIVE.add(commit.attempt)
     try:
         storage.write_bytes(key, _journal(commit, storage))
         each(storage, [{**m, "state": "committing", "commit": commit.attempt} for m in manifests], write_manifest)
         apply(tables, commit, lock, bases=bases)
-        each(storage, [{**m, "state": "committed"} for m in manifests], write_manifest)
         storage.delete(key)
     finally:
         _LIVE.discard(commit.attempt)
@@ -164,22 +183,14 @@ def each(storage: Storage, items: list[Any], fn: Callable[[Storage, Any], Any]) 
 def recover(storage: Storage, tables: Tables, lock: Callable[[], AbstractContextManager[Any]]) -> list[str]:
     """Finish every interrupted commit (not one in flight elsewhere); returns their attempt ids."""
     done = []
-    for info in list(storage.list(COMMITS + "/")):
-        name = info.key.rsplit("/", 1)[-1]
-        if not name.endswith(".json") or name.startswith("."):
-            continue
-        attempt = name[: -len(".json")]
+    for attempt in sorted(_journals(storage)):
         if in_flight(storage, attempt):
             continue
         try:
-            doc = orjson.loads(storage.read_bytes(info.key))
+            doc = orjson.loads(storage.read_bytes(_journal_key(attempt)))
         except ObjectNotFound:
             continue  # finished meanwhile
         finish(tables, _commit_of(doc), lock)
-        for sid in doc["manifests"]:
-            manifest = read_manifest(storage, sid)
-            if manifest is not None and manifest.get("commit") == attempt and manifest.get("state") == "committing":
-                write_manifest(storage, {**manifest, "state": "committed"})
-        storage.delete(info.key)
+        storage.delete(_journal_key(attempt))  # its manifests read `committed` from now on
         done.append(attempt)
     return done

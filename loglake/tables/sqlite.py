@@ -31,6 +31,8 @@ from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
 from pyiceberg.typedef import EMPTY_DICT
 
+from loglake.tables.locate import TABLE_ROW as _TABLE_ROW
+
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.partitioning import PartitionSpec
@@ -60,24 +62,6 @@ CREATE TABLE IF NOT EXISTS iceberg_namespace_properties (
     PRIMARY KEY (catalog_name, namespace, property_key)
 );
 """
-
-_TABLE_ROW = (
-    "catalog_name = ? AND table_namespace = ? AND table_name = ? AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)"
-)
-
-
-def metadata_location(path: str, catalog: str, namespace: str, name: str) -> str | None:
-    """The table's current metadata file, read without pyiceberg (None: no such table, or no catalog yet)."""
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)) as db:
-            row = db.execute(
-                f"SELECT metadata_location FROM iceberg_tables WHERE {_TABLE_ROW}", (catalog, namespace, name)
-            ).fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc) or "unable to open" in str(exc):
-            return None
-        raise
-    return row[0] if row else None
 
 
 class SqliteCatalog(MetastoreCatalog):
