@@ -50,9 +50,9 @@ def _work(endpoint: str, batches: list[list[str]]) -> int:
     os.environ.update(_env(endpoint))
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "PROCESSED_BUCKET"):
         os.environ.pop(name, None)
-    from loglake.aws import handler
+    from loglake.aws import handler, runtime
 
-    handler.LOG_STREAM = open(os.devnull, "w")  # noqa: SIM115 - the worker's life
+    runtime.LOG_STREAM = open(os.devnull, "w")  # noqa: SIM115 - the worker's life
     failed = 0
     for keys in batches:
         failed += len(handler.handler(_batch(keys))["batchItemFailures"])

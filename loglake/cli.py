@@ -633,12 +633,12 @@ def worker(
       loglake --lake s3://my-processed-bucket worker --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/loglake-events
       loglake worker --queue-url "$QUEUE" --until-empty --json
     """
-    from loglake.aws import handler as handler_mod
-    from loglake.aws.handler import Runtime
+    from loglake.aws import runtime as rt_mod
+    from loglake.aws.runtime import Runtime
     from loglake.aws.worker import run_worker
 
     settings = load_settings(ctx.obj["lake"], ctx.obj["config"])
-    handler_mod.LOG_STREAM = sys.stderr  # stdout stays machine-readable
+    rt_mod.LOG_STREAM = sys.stderr  # stdout stays machine-readable
     try:
         stats = run_worker(
             queue_url,
@@ -649,7 +649,7 @@ def worker(
             retry_delay=retry_delay,
         )
     finally:
-        handler_mod.LOG_STREAM = None
+        rt_mod.LOG_STREAM = None
     counts = {k: getattr(stats, k) for k in ("received", "succeeded", "failed", "skipped")}
     if as_json:
         _print_json({**counts, "objects": stats.objects})

@@ -12,7 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from loglake.aws.handler import Runtime, decode_messages, log
+from loglake.aws.events import sqs as sqs_events
+from loglake.aws.runtime import Runtime, log
 from loglake.storage.s3 import s3_client
 
 
@@ -97,16 +98,12 @@ def _handle(
     retry_delay: int,
 ) -> None:
     """One received batch: decoded, processed together, each message deleted or sent back on its own."""
-    work, failed, tests = decode_messages([(m["MessageId"], m["Body"]) for m in messages])
-    stats.skipped += tests
+    items = [sqs_events.body(m["MessageId"], m["Body"]) for m in messages]
     with _Heartbeat(sqs, queue_url, [m["ReceiptHandle"] for m in messages], visibility):
-        try:
-            more, summaries = runtime.process_batch(work)
-            failed.update(more)
-            stats.objects.extend(s.to_json() for s in summaries)
-            stats.skipped += sum(len(objects) for _, objects in work) - len(summaries)
-        except Exception as exc:  # the batch's commit itself
-            failed.update({message_id: str(exc) for message_id, _ in work})
+        outcome = runtime.process_items(items)
+    failed = outcome.failures
+    stats.objects.extend(s.to_json() for s in outcome.summaries)
+    stats.skipped += len(outcome.skipped)
     for message in messages:
         receipt = message["ReceiptHandle"]
         error = failed.get(message["MessageId"])

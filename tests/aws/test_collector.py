@@ -263,15 +263,16 @@ def test_subscription_into_a_separate_raw_bucket_is_left_to_the_notification(aws
     event = orjson.loads(
         (Path(__file__).resolve().parents[1] / "events" / "cloudwatch-logs-subscription.json").read_bytes()
     )
-    result = handler_mod.handler(event, None)
-    assert result["key"].startswith("cloudwatch/aws_lambda_checkout/")
-    assert s3.head_object(Bucket="raw-b", Key=result["key"])["ContentLength"] > 0
+    [written] = handler_mod.handler(event, None)["written"]
+    assert written.startswith("s3://raw-b/cloudwatch/aws_lambda_checkout/")
+    key = written.removeprefix("s3://raw-b/")
+    assert s3.head_object(Bucket="raw-b", Key=key)["ContentLength"] > 0
     assert "Contents" not in s3.list_objects_v2(Bucket="lake-b", Prefix="processed/")
     # …and the record shape is the collector's: same fields for the same event
     from loglake.aws.logs import to_record
 
     line = orjson.loads(
-        gzip.decompress(s3.get_object(Bucket="raw-b", Key=result["key"])["Body"].read()).splitlines()[0]
+        gzip.decompress(s3.get_object(Bucket="raw-b", Key=key)["Body"].read()).splitlines()[0]
     )
     assert set(line) >= {"log_group", "log_stream", "event_id", "timestamp", "message"}
     assert set(to_record("/g", "s", {"id": "1", "timestamp": 0, "message": "x"})) >= {

@@ -8,7 +8,7 @@ import boto3
 import orjson
 import pytest
 
-from loglake.aws.handler import Runtime
+from loglake.aws.runtime import Runtime
 from loglake.aws.worker import run_worker
 from loglake.config import load_settings
 from loglake.lake import Lake

@@ -58,7 +58,7 @@ def rows(table: str = "processed_logs") -> list[dict[str, Any]]:
 
 def test_direct_s3_notification_with_encoded_key(buckets, capsys) -> None:
     buckets.put_object(Bucket=RAW, Key="incoming/my app été.log", Body=jl(rec(), rec()))
-    assert handler(load("s3-put.json"), None) == {"processed": 1}
+    assert handler(load("s3-put.json"), None) == {"processed": 1, "failed": 0, "skipped": []}
     got = rows()
     assert len(got) == 2 and {r["source_uri"] for r in got} == {f"s3://{RAW}/incoming/my app été.log"}
     lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -74,33 +74,37 @@ def test_sqs_batch_reports_only_the_failed_message(buckets) -> None:
     poison = copy.deepcopy(s3_event)
     poison["Records"][0]["s3"]["object"]["key"] = "incoming/poison.log"
     result = handler(sqs_event(s3_event, poison, load("s3-test-event.json")), None)
-    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    assert result["batchItemFailures"] == [{"itemIdentifier": "msg-1"}]
+    assert (result["processed"], result["failed"]) == (1, 1)
     assert len(rows()) == 1
 
 
 def test_eventbridge_object_created_keys_are_not_url_encoded(buckets) -> None:
     buckets.put_object(Bucket=RAW, Key="incoming/event bridge é.log", Body=jl(rec()))
-    assert handler(load("eventbridge-object-created.json"), None) == {"processed": 1}
+    assert handler(load("eventbridge-object-created.json"), None)["processed"] == 1
     assert rows()[0]["source_uri"] == f"s3://{RAW}/incoming/event bridge é.log"
 
 
 def test_eventbridge_wrapped_in_sqs(buckets) -> None:
     buckets.put_object(Bucket=RAW, Key="incoming/event bridge é.log", Body=jl(rec()))
-    assert handler(sqs_event(load("eventbridge-object-created.json")), None) == {"batchItemFailures": []}
+    result = handler(sqs_event(load("eventbridge-object-created.json")), None)
+    assert result["batchItemFailures"] == [] and result["processed"] == 1
     assert len(rows()) == 1
 
 
 def test_s3_test_event_is_skipped(buckets) -> None:
-    assert handler(load("s3-test-event.json"), None) == {"processed": 0}
-    assert handler(sqs_event(load("s3-test-event.json")), None) == {"batchItemFailures": []}
+    direct = handler(load("s3-test-event.json"), None)
+    assert direct["processed"] == 0 and [s["reason"] for s in direct["skipped"]] == ["s3:TestEvent"]
+    queued = handler(sqs_event(load("s3-test-event.json")), None)
+    assert queued["batchItemFailures"] == [] and [s["reason"] for s in queued["skipped"]] == ["s3:TestEvent"]
 
 
 def test_cloudwatch_logs_subscription_is_written_to_raw_and_processed(buckets) -> None:
     result = handler(load("cloudwatch-logs-subscription.json"), None)
-    assert result["written"] == 3
-    assert result["key"].startswith("raw/cloudwatch/aws_lambda_checkout/dt=2025-07-21/")
+    [written] = result["written"]
+    assert written.startswith(f"s3://{LAKE}/raw/cloudwatch/aws_lambda_checkout/dt=2025-07-21/")
     raw = [o["Key"] for o in buckets.list_objects_v2(Bucket=LAKE, Prefix="raw/")["Contents"]]
-    assert raw == [result["key"]]
+    assert [f"s3://{LAKE}/{k}" for k in raw] == [written]
     got = rows()
     assert [(r["level"], r["message"]) for r in got] == [("ERROR", "payment declined"), ("WARN", "retry budget low")]
     assert got[0]["order_id"] == 42 and got[0]["log_group"] == "/aws/lambda/checkout"
@@ -110,7 +114,8 @@ def test_cloudwatch_logs_subscription_is_written_to_raw_and_processed(buckets) -
 
 
 def test_cloudwatch_control_message_is_dropped(buckets) -> None:
-    assert handler(load("cloudwatch-logs-control.json"), None) == {"written": 0}
+    result = handler(load("cloudwatch-logs-control.json"), None)
+    assert [s["reason"] for s in result["skipped"]] == ["CONTROL_MESSAGE"] and result["processed"] == 0
     assert "Contents" not in buckets.list_objects_v2(Bucket=LAKE)
 
 
