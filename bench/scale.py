@@ -45,18 +45,35 @@ def _batch(keys: list[str]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def _work(endpoint: str, batches: list[list[str]]) -> int:
-    """One worker process: its batches through the Lambda handler; returns failed messages."""
+class _Failures:
+    """The handler's log stream in a worker: keeps why items failed, drops the rest."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, int] = {}
+
+    def write(self, text: str) -> None:
+        if '"item failed"' in text:
+            reason = json.loads(text).get("error", "")
+            reason = reason.split(": ", 1)[-1][:300]  # without the object's URI: the same cause counts once
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def flush(self) -> None:
+        pass
+
+
+def _work(endpoint: str, batches: list[list[str]]) -> tuple[int, dict[str, int]]:
+    """One worker process: its batches through the Lambda handler; returns failed messages and why."""
     os.environ.update(_env(endpoint))
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "PROCESSED_BUCKET"):
         os.environ.pop(name, None)
     from loglake.aws import handler, runtime
 
-    runtime.LOG_STREAM = open(os.devnull, "w")  # noqa: SIM115 - the worker's life
+    stream = _Failures()
+    runtime.LOG_STREAM = stream
     failed = 0
     for keys in batches:
         failed += len(handler.handler(_batch(keys))["batchItemFailures"])
-    return failed
+    return failed, stream.reasons
 
 
 def _requests(log: Path) -> int:
@@ -106,7 +123,12 @@ def run(total: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 with ProcessPoolExecutor(workers) as pool:
                     chunks = [part[w::workers] for w in range(workers)]
-                    failed = sum(pool.map(_work, [endpoint] * workers, chunks))
+                    outcomes = list(pool.map(_work, [endpoint] * workers, chunks))
+                failed = sum(n for n, _ in outcomes)
+                for _, reasons in outcomes:
+                    for reason, count in reasons.items():
+                        why = results.setdefault("failure_reasons", {})
+                        why[reason] = why.get(reason, 0) + count
                 seconds = time.perf_counter() - started
                 objects = sum(len(b) for b in part)
                 key = f"workers_{workers}"

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from loglake import __version__
 from loglake.config import load_settings, with_overrides
-from loglake.errors import LogLakeError
+from loglake.errors import ConfigError, LogLakeError
 from loglake.lake import Lake
 from loglake.pipeline import Summary
 
@@ -123,6 +123,23 @@ def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False
     return summaries
 
 
+def _backfill(lake: Lake, uri: str, force: bool, as_json: bool) -> tuple[list[Any], list[str]]:
+    """A bucket prefix's objects to process, and those already processed at the same version."""
+    from loglake.sources import refs_for_prefix
+    from loglake.tables.journal import each, unchanged
+
+    if not uri.startswith("s3://") or not uri[len("s3://") :].split("/", 1)[0]:
+        raise ConfigError(f"`{uri}`: only s3://bucket/prefix is supported", hint="or give a local file or folder")
+    if not as_json:
+        err.print(f"listing {uri} …", markup=False)
+    listed = list(refs_for_prefix(uri, lake.settings.processing.suffixes))
+    if force or not listed:
+        return [ref for ref, _ in listed], []
+    same = each(lake.storage, listed, lambda storage, pair: unchanged(storage, pair[0].uri, pair[1]))
+    pending = [ref for (ref, _), done in zip(listed, same, strict=True) if not done]
+    return pending, [ref.uri for (ref, _), done in zip(listed, same, strict=True) if done]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--lake",
@@ -212,6 +229,11 @@ def ingest(ctx: click.Context, files: tuple[str, ...], prefix: str, as_json: boo
     show_default=True,
     help="Worker processes (0 = one per core); big objects are split across them.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Bucket prefixes: redo objects already processed at the same ETag (after changing rules).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every object's summary.")
 @click.pass_context
 @friendly
@@ -219,25 +241,35 @@ def process(
     ctx: click.Context,
     paths: tuple[str, ...],
     jobs: int,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Validate and transform log objects into processed/ and errors/.
 
-    PATHS are files (always processed) or folders (their files matching the configured suffixes).
-    Reprocessing an object replaces its earlier output. Exit code 0: all good; 1: some records or
-    objects failed; 2: usage error.
+    PATHS are files (always processed), folders (their files matching the configured suffixes) or
+    bucket prefixes, `s3://bucket/prefix/`: a backfill of the objects already there, which skips
+    those processed before at the same ETag, so a re-run only does what changed (`--force` redoes
+    them). Reprocessing an object replaces its earlier output. Exit code 0: all good; 1: some
+    records or objects failed; 2: usage error.
 
     \b
     Example:
       loglake process lake/raw
       loglake process app.log --json | jq .totals
       loglake process lake/raw --jobs 0        # one worker process per core
+      loglake process s3://my-raw-bucket/2025/ --jobs 0
     """
     from loglake.sources import refs_for_paths
 
     lake = _lake(ctx)
-    missing = [p for p in paths if not os.path.exists(p)]
-    refs = list(refs_for_paths([p for p in paths if os.path.exists(p)], lake.settings.processing.suffixes))
+    local = [p for p in paths if "://" not in p]
+    missing = [p for p in local if not os.path.exists(p)]
+    refs = list(refs_for_paths([p for p in local if os.path.exists(p)], lake.settings.processing.suffixes))
+    unchanged: list[str] = []
+    for uri in (p for p in paths if "://" in p):
+        pending, done = _backfill(lake, uri, force, as_json)
+        refs += pending
+        unchanged += done
     summaries = _run_objects(lake, refs, as_json, jobs=jobs)
     for path in missing:
         s = Summary(source_uri=os.path.abspath(path), status="failed", error="no such file or folder")
@@ -246,13 +278,16 @@ def process(
             err.print(_summary_line(s))
     totals = _totals(summaries)
     if as_json:
-        _print_json({"lake": lake.uri, "objects": [s.to_json() for s in summaries], "totals": totals})
+        doc = {"lake": lake.uri, "objects": [s.to_json() for s in summaries], "totals": totals}
+        _print_json(doc | ({"unchanged": unchanged} if unchanged else {}))
     else:
         out.print(
             f"{totals['objects']} object(s): {totals['processed']} processed, {totals['errors']} errors, "
             f"{totals['blank']} blank, {totals['failed_objects']} failed object(s) → {lake.uri}"
         )
-        if not refs and not missing:
+        if unchanged:
+            out.print(f"{len(unchanged)} object(s) unchanged since they were processed, skipped (--force redoes them)")
+        if not refs and not missing and not unchanged:
             err.print("nothing to process: no files matched " + ", ".join(lake.settings.processing.suffixes))
     ctx.exit(SOME_FAILED if totals["failed_objects"] or totals["errors"] else OK)
 

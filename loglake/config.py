@@ -68,7 +68,7 @@ class RulesConfig:
 class ProcessingConfig:
     """How objects become rows."""
 
-    suffixes: tuple[str, ...] = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".json", ".ndjson")
+    suffixes: tuple[str, ...] = (".log", ".log.gz", ".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")
     """Object names that `watch` and folder processing pick up."""
     flatten_separator: str = "_"
     """Joins nested keys: `http.status` → `http_status`."""
@@ -407,7 +407,7 @@ errors_table = "errors_logs"
 
 [processing]
 # Object names picked up by `loglake watch` and when processing a folder.
-suffixes = [".log", ".log.gz", ".jsonl", ".jsonl.gz", ".json", ".ndjson"]
+suffixes = [".log", ".log.gz", ".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson"]
 # Nested objects become columns: {"http": {"status": 200}} -> http_status.
 flatten_separator = "_"
 flatten_max_depth = 8

@@ -156,8 +156,11 @@ def _write_error(exc: BaseException) -> str:
 
 
 def _fingerprint(info: ObjectInfo) -> dict[str, Any]:
-    """The object version a manifest was made from (size and mtime)."""
-    return {"size": info.size, "mtime_ns": info.mtime_ns}
+    """The object version a manifest was made from (size and mtime, and the ETag where there is one)."""
+    out: dict[str, Any] = {"size": info.size, "mtime_ns": info.mtime_ns}
+    if info.etag:
+        out["etag"] = info.etag
+    return out
 
 
 def _stem(name: str) -> str:

@@ -40,14 +40,18 @@ def to_record(log_group: str, log_stream: str, event: dict[str, Any], owner: str
         record.update({k: v for k, v in parsed.items() if k not in ("log_group", "log_stream", "event_id")})
         record.setdefault("message", message)
     else:
-        record.update(_plain(message))
+        record.update(_plain(message, lambda_group=log_group.startswith("/aws/lambda/")))
     return record
 
 
-def _plain(message: str) -> dict[str, Any]:
-    """Plain text goes through format detection: `2025-… ERROR boom` gives a level and a message."""
+def _plain(message: str, lambda_group: bool = False) -> dict[str, Any]:
+    """Plain text goes through format detection: `2025-… ERROR boom` gives a level and a message. A
+    Lambda function's group is read as Lambda's own lines first (START/END/REPORT, the runtimes')."""
     line = message.rstrip("\n").encode()
-    fmt = _registry().detect([line])
+    registry = _registry()
+    fmt = registry.by_name["lambda"]
+    if not lambda_group or type(fmt.parse_line(line)) is not dict:
+        fmt = registry.detect([line])
     if fmt.name in ("jsonl", "json_document"):
         return {"message": message.rstrip("\n")}
     outcome = fmt.parse_line(line)

@@ -49,20 +49,112 @@ def _split_request(record: dict[str, Any]) -> None:
 
 
 def _json_message(record: dict[str, Any]) -> None:
-    """A CloudWatch message that is itself a JSON object becomes fields (its own time wins nothing)."""
+    """A CloudWatch message that is itself a JSON object, or a Lambda line, becomes fields (its own
+    time wins nothing: the export's is the event's)."""
     message = record.get("message", "")
-    if message.startswith("{"):
-        try:
-            inner = orjson.loads(message)
-        except orjson.JSONDecodeError:
+    if not message.startswith("{"):
+        inner_line = LAMBDA.parse_line(message.encode())
+        if type(inner_line) is dict:
+            inner_line.pop("timestamp", None)
+            record.update(inner_line)
+            record["message_format"] = "lambda"
+        return
+    try:
+        inner = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return
+    if type(inner) is dict:
+        inner.pop("timestamp", None)
+        record.update(inner)
+        if "message" not in inner:
+            record["message"] = message
+
+
+class LambdaRuntime(Format):
+    """AWS Lambda's own lines, the most common logs in CloudWatch: the platform's START, END, REPORT
+    and INIT_* lines (request id, durations and memory as numbers) and the Python and Node.js
+    runtimes' tab-separated lines. Python tracebacks that follow an `[ERROR]` line join it."""
+
+    name = "lambda"
+    description = "AWS Lambda: START/END/REPORT/INIT_START lines, Python `[LEVEL]\\ttime\\trequest id\\tmessage`, Node.js `time\\trequest id\\tLEVEL\\tmessage`"
+    example = "REPORT RequestId: 8f507cfc-12d4-4e36-9b4c-e2a9b8d6f5a1\tDuration: 9.14 ms\tBilled Duration: 10 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB"
+    multiline = True
+
+    _LEVELS = "TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|FATAL"
+    _TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z"
+    _PLATFORM = re.compile(
+        r"^(?P<lambda_event>START|END|REPORT|INIT_START|INIT_REPORT|INIT_RUNTIME_DONE|RESTORE_START|RESTORE_REPORT)"
+        r"(?: (?P<fields>(?s:.*)))?$"
+    )
+    _START = re.compile(r"RequestId: (?P<request_id>\S+)(?: Version: (?P<version>\S+))?")
+    _PYTHON = re.compile(
+        rf"^\[(?P<level>{_LEVELS})\]\t(?P<timestamp>{_TIME})\t(?P<request_id>[^\t]*)\t(?P<message>(?s:.*))$"
+    )
+    _PYTHON_BARE = re.compile(rf"^\[(?P<level>{_LEVELS})\] (?P<message>(?s:\S.*))$")
+    _NODE = re.compile(rf"^(?P<timestamp>{_TIME})\t(?P<request_id>[^\t]*)\t(?P<level>{_LEVELS})\t(?P<message>(?s:.*))$")
+    _KEY = re.compile(r"[^a-z0-9]+")
+    _NO_REQUEST = frozenset(("", "undefined", "None"))
+    _FAILED = frozenset(("error", "timeout", "failure"))
+
+    def parse_line(self, line: bytes) -> Outcome:
+        text = decode(line, self.fallback_encoding)
+        if type(text) is not str:
+            return text  # type: ignore[return-value]
+        text = text.rstrip("\r\n")
+        m = self._PLATFORM.match(text)
+        if m is not None:
+            return self._platform(m.group("lambda_event"), m.group("fields") or "", text)
+        m = self._PYTHON.match(text) or self._NODE.match(text) or self._PYTHON_BARE.match(text)
+        if m is None:
+            return ParseFailure("unparsed_line", "does not match the `lambda` format")
+        record: dict[str, Any] = {k: v for k, v in m.groupdict().items() if v is not None}
+        if record.get("request_id") in self._NO_REQUEST:
+            del record["request_id"]
+        if "timestamp" in record:
+            when = ts.iso(record["timestamp"])
+            if when is None:
+                return ParseFailure("bad_timestamp", f"`{record['timestamp']}` is not a Lambda runtime timestamp")
+            record["timestamp"] = when
+        return record
+
+    def _platform(self, event: str, fields: str, text: str) -> Outcome:
+        record: dict[str, Any] = {"lambda_event": event, "level": "INFO", "message": text.rstrip(" \t\n")}
+        if event == "START" or event == "END":
+            m = self._START.match(fields)
+            if m is None:
+                return ParseFailure("unparsed_line", f"`{event}` line without a RequestId")
+            record.update({k: v for k, v in m.groupdict().items() if v is not None})
+            return record
+        for part in re.split(r"[\t\n]+", fields):
+            key, sep, value = part.partition(": ")
+            if not sep:
+                continue
+            self._field(record, key.strip(), value.strip())
+        if str(record.get("status", "")).lower() in self._FAILED:
+            record["level"] = "ERROR"
+        return record
+
+    def _field(self, record: dict[str, Any], key: str, value: str) -> None:
+        """`Billed Duration: 10 ms` → billed_duration_ms = 10; `Memory Size: 128 MB` → memory_size_mb = 128."""
+        name = self._KEY.sub("_", key.lower()).strip("_")
+        if name == "requestid":
+            name = "request_id"
+        elif name.startswith("xray_"):
+            name = {"xray_traceid": "xray_trace_id"}.get(name, name)
+        number, _, unit = value.partition(" ")
+        if unit in ("ms", "MB"):
+            name += "_" + unit.lower()
+            integral = unit == "MB" or name.startswith("billed_")
+            with contextlib.suppress(ValueError):
+                record[name] = int(float(number)) if integral else float(number)
+                return
+        if name == "sampled":
+            record["xray_sampled"] = value == "true"
             return
-        if type(inner) is dict:
-            inner.pop("timestamp", None)
-            record.update(inner)
-            if "message" not in inner:
-                record["message"] = message
+        record[{"segmentid": "xray_segment_id"}.get(name, name)] = value
 
 
+LAMBDA = LambdaRuntime()
 LOG4J = RegexFormat(
     "log4j",
     rf"^(?P<timestamp>\d{{4}}-\d{{2}}-\d{{2}}[ T]\d{{2}}:\d{{2}}:\d{{2}}[,.]\d{{3}})\s+(?:-\s+)?(?P<level>{LEVEL_WORDS})\s+"
@@ -561,6 +653,7 @@ def _rstrip(doc: bytes, start: int, end: int) -> int:
 BUILTIN: list[Format] = [
     JsonLines(),
     JsonDocument(),
+    LAMBDA,
     LOG4J,
     SPARK,
     HDFS,

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from loglake.storage import LocalStorage, Storage
+from loglake.storage import LocalStorage, ObjectInfo, Storage, open_storage
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,14 @@ def refs_for_paths(paths: Sequence[str], suffixes: Sequence[str]) -> Iterator[Ob
         else:
             folder, name = os.path.split(os.path.abspath(path))
             yield ObjectRef(LocalStorage(folder), name)
+
+
+def refs_for_prefix(uri: str, suffixes: Sequence[str]) -> Iterator[tuple[ObjectRef, ObjectInfo]]:
+    """The objects already under `s3://bucket/prefix` that match `suffixes`, with what the listing says
+    of each (size, ETag): a backfill's work. The prefix is taken as S3 takes it, literally."""
+    scheme, _, rest = uri.partition("://")
+    bucket, _, prefix = rest.partition("/")
+    storage = open_storage(f"{scheme}://{bucket}")
+    for info in storage.list(prefix):
+        if not is_hidden(info.key) and matches(info.key, suffixes):
+            yield ObjectRef(storage, info.key, info.size), info

@@ -15,6 +15,8 @@ class ObjectInfo:
     size: int
     mtime_ns: int
     """Modification time; with the size it fingerprints an object version."""
+    etag: str | None = None
+    """The content's ETag where the store has one (S3): the fingerprint when known."""
 
 
 class Storage(abc.ABC):

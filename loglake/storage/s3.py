@@ -175,7 +175,12 @@ class S3Storage(Storage):
                 for obj in page.get("Contents", []):
                     if obj["Key"].endswith("/"):
                         continue  # folder markers are not objects
-                    yield ObjectInfo(self._rel(obj["Key"]), obj["Size"], int(obj["LastModified"].timestamp() * 1e9))
+                    yield ObjectInfo(
+                        self._rel(obj["Key"]),
+                        obj["Size"],
+                        int(obj["LastModified"].timestamp() * 1e9),
+                        obj.get("ETag", "").strip('"') or None,
+                    )
         except Exception as exc:
             raise translate(exc, self.bucket, self._key(prefix)) from exc
 
@@ -184,7 +189,12 @@ class S3Storage(Storage):
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except Exception as exc:
             raise translate(exc, self.bucket, self._key(key)) from exc
-        return ObjectInfo(key, head["ContentLength"], int(head["LastModified"].timestamp() * 1e9))
+        return ObjectInfo(
+            key,
+            head["ContentLength"],
+            int(head["LastModified"].timestamp() * 1e9),
+            head.get("ETag", "").strip('"') or None,
+        )
 
     def update(self, key: str, change: Callable[[bytes | None], bytes]) -> bytes:
         """Optimistic concurrency with S3 conditional writes: If-Match the ETag we read, or If-None-Match."""

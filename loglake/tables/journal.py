@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from loglake.errors import ObjectNotFound
-from loglake.storage import LocalStorage, Storage
+from loglake.storage import LocalStorage, ObjectInfo, Storage
 from loglake.tables.catalog import Tables
 from loglake.tables.commit import Change, Commit, apply, finish, source_id
 
@@ -69,6 +69,20 @@ def _journals(storage: Storage) -> set[str]:
 def seen(storage: Storage, sid: str) -> bool:
     """Any manifest at all, readable or not: the source may have rows in the tables."""
     return storage.exists(manifest_key(sid))
+
+
+def unchanged(storage: Storage, uri: str, info: ObjectInfo) -> bool:
+    """Was this version of the object processed and committed already? (By its ETag where the store
+    has one, else by size and modification time.) What lets a backfill's re-run do only what changed."""
+    manifest = read_manifest(storage, source_id(uri))
+    if manifest is None or manifest.get("state") != "committed" or "failure" in manifest:
+        return False
+    if (manifest.get("summary") or {}).get("status") != "ok":
+        return False
+    before = manifest.get("fingerprint") or {}
+    if info.etag and before.get("etag"):
+        return bool(before["etag"] == info.etag and before.get("size") == info.size)
+    return bool(before.get("size") == info.size and before.get("mtime_ns") == info.mtime_ns)
 
 
 def write_manifest(storage: Storage, manifest: dict[str, Any]) -> None:

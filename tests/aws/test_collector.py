@@ -271,9 +271,7 @@ def test_subscription_into_a_separate_raw_bucket_is_left_to_the_notification(aws
     # …and the record shape is the collector's: same fields for the same event
     from loglake.aws.logs import to_record
 
-    line = orjson.loads(
-        gzip.decompress(s3.get_object(Bucket="raw-b", Key=key)["Body"].read()).splitlines()[0]
-    )
+    line = orjson.loads(gzip.decompress(s3.get_object(Bucket="raw-b", Key=key)["Body"].read()).splitlines()[0])
     assert set(line) >= {"log_group", "log_stream", "event_id", "timestamp", "message"}
     assert set(to_record("/g", "s", {"id": "1", "timestamp": 0, "message": "x"})) >= {
         "log_group",

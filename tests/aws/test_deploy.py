@@ -46,6 +46,11 @@ def test_template_has_what_the_tutorial_builds_by_hand() -> None:
         rules == [{"Name": "suffix", "Value": {"Ref": "RawSuffix"}}]
         and doc["Parameters"]["RawSuffix"]["Default"] == ".log"
     )
+    routes = [
+        {r["Name"]: r["Value"] for r in c["Filter"]["S3Key"]["Rules"]}
+        for c in raw["NotificationConfiguration"]["QueueConfigurations"]
+    ]
+    assert {"prefix": "AWSLogs/", "suffix": ".json.gz"} in routes  # CloudTrail's deliveries
     statements = doc["Resources"]["ProcessorRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     read_raw = next(s for s in statements if s["Sid"] == "ReadRaw")
     assert read_raw["Action"] == "s3:GetObject"

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import boto3
 import orjson
 import pytest
 
@@ -16,10 +15,10 @@ from loglake.aws.handler import handler
 from loglake.config import load_settings
 from loglake.lake import Lake
 from loglake.query.duckdb_engine import DuckDBEngine
+from tests.aws.conftest import LAKE, RAW
 from tests.conftest import jl, rec
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
-RAW, LAKE = "loglake-raw", "loglake-processed"
 
 
 def load(name: str) -> dict[str, Any]:
@@ -35,16 +34,6 @@ def sqs_event(*bodies: dict[str, Any]) -> dict[str, Any]:
         record["body"] = orjson.dumps(body).decode()
         records.append(record)
     return {"Records": records}
-
-
-@pytest.fixture
-def buckets(aws, monkeypatch) -> Any:
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=RAW)
-    s3.create_bucket(Bucket=LAKE)
-    monkeypatch.setenv("LOGLAKE_LAKE", f"s3://{LAKE}")
-    handler_mod.reset()
-    return s3
 
 
 def rows(table: str = "processed_logs") -> list[dict[str, Any]]:

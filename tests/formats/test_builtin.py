@@ -182,6 +182,16 @@ CASES = [
         ],
         {"level": "ERROR", "message": "timeout", "request_id": "r-1", "timestamp": datetime(2025, 7, 21, 10)},
     ),
+    (
+        "lambda",
+        [
+            "START RequestId: 8f507cfc-12d4-4e36-9b4c-e2a9b8d6f5a1 Version: $LATEST",
+            "2025-07-21T10:00:00.456Z\t8f507cfc-12d4-4e36-9b4c-e2a9b8d6f5a1\tINFO\tcharged",
+            "REPORT RequestId: 8f507cfc-12d4-4e36-9b4c-e2a9b8d6f5a1\tDuration: 9.14 ms\tBilled Duration: 10 ms\t"
+            "Memory Size: 128 MB\tMax Memory Used: 70 MB",
+        ],
+        {"level": "INFO", "lambda_event": "START", "request_id": "8f507cfc-12d4-4e36-9b4c-e2a9b8d6f5a1"},
+    ),
 ]
 
 

@@ -21,10 +21,10 @@ def records(event: dict[str, Any]) -> list[tuple[str, str]]:
     return [(r.get("messageId", ""), r.get("body", "")) for r in event["Records"]]
 
 
-def body(message_id: str, text: str) -> Item:
-    """One message body, whatever wraps it."""
+def body(message_id: str, text: str, *, inside_sns: bool = False) -> Item:
+    """One message body, whatever wraps it (`inside_sns`: the `Message` of an SNS notification)."""
     try:
-        return _decode(message_id, orjson.loads(text), depth=0)
+        return _decode(message_id, orjson.loads(text), depth=1 if inside_sns else 0)
     except orjson.JSONDecodeError:
         return Item(message_id, error=f"message body is not JSON (starts with {text[:40]!r})")
     except NotAnEvent as exc:
