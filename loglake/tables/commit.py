@@ -90,27 +90,6 @@ def _listed(sources: list[str]) -> str:
     return "*" if len(sources) > MAX_LISTED else ",".join(sorted(source_id(u) for u in sources))
 
 
-def _since(base: Table, now: Table) -> set[str] | None:
-    """Ids of sources other writers committed after `base`; None when that cannot be told (a snapshot with no
-    list, or history trimmed past `base`): then every source of ours is replaced."""
-    current = base.current_snapshot()
-    known = {s.snapshot_id for s in base.metadata.snapshots}
-    if current is not None and now.snapshot_by_id(current.snapshot_id) is None:
-        return None
-    out: set[str] = set()
-    for snap in now.metadata.snapshots:
-        if snap.snapshot_id in known:
-            continue
-        summary = snap.summary.additional_properties if snap.summary is not None else {}
-        if "loglake.compaction" in summary:
-            continue  # moves rows between files, adds none
-        listed = summary.get(SOURCES)
-        if listed is None or listed == "*":
-            return None
-        out.update(x for x in listed.split(",") if x)
-    return out
-
-
 def _apply(table: Table, commit: Commit, change: Change, replace: list[str]) -> None:
     from pyiceberg.expressions import In
 
@@ -163,7 +142,8 @@ def apply(
                         hint="the message is retried; lower the event source's maximum concurrency if this persists",
                     ) from exc
                 # The winners may have committed any of our sources: all are replaced. (Replacing only the
-                # sources `_since` names doubled rows in 1 of ~4 runs of a test racing two runs; not yet understood.)
+                # sources the winners' snapshot summaries list, tried in ff0f75b, doubled rows in 1 of ~4
+                # runs of a test racing two runs; not yet understood, so it was reverted.)
                 replace = sorted(commit.sources)
                 time.sleep(min(5.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
 
