@@ -42,18 +42,19 @@ def test_two_writers_creating_the_tables_on_a_fresh_stack_both_go_on(aws: str) -
     assert len(boto3.client("glue").get_tables(DatabaseName="log_analytics_db")["TableList"]) == 2
 
 
-def test_sixteen_concurrent_writers_leave_every_row_exactly_once(s3_tables: Tables) -> None:
+def test_eight_concurrent_writers_leave_every_row_exactly_once(s3_tables: Tables) -> None:
     """Each writer commits its own objects and one object every writer was handed at the same moment (a duplicate
-    delivery in flight everywhere): every overlapping commit conflicts, and its retry replaces what won."""
+    delivery in flight everywhere): every overlapping commit conflicts, and its retry replaces what won. (Sixteen
+    writers, whole Lambda handlers in their own processes, race in tests/aws/test_batch.py.)"""
 
     def worker(n: int) -> None:
         mine = open_tables(f"s3://{BUCKET}", CatalogConfig(), None)
         commit_source(mine, {f"s3://raw/w{n}-{i}.log": [rows(2)] for i in range(3)} | {"s3://raw/dup.log": [rows(4)]})
 
-    errors = at_once(worker, 16)
+    errors = at_once(worker, 8)
     assert not errors, errors[:1]
     table = s3_tables.load("processed", refresh=True)
     counts: dict[str, int] = {}
     for uri in table.scan(selected_fields=("source_uri",)).to_arrow().column("source_uri").to_pylist():
         counts[uri] = counts.get(uri, 0) + 1
-    assert counts == {f"s3://raw/w{n}-{i}.log": 2 for n in range(16) for i in range(3)} | {"s3://raw/dup.log": 4}
+    assert counts == {f"s3://raw/w{n}-{i}.log": 2 for n in range(8) for i in range(3)} | {"s3://raw/dup.log": 4}
