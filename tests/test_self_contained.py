@@ -1,8 +1,8 @@
 """The suite reads nothing outside the repository: a user's clone has nothing beside it.
 
 Two checks: the test sources name no path that climbs out of the repository, and (in conftest) an
-audit hook fails any test that opens a file next to the repository, where a workspace keeps its
-shared folders.
+audit hook fails any test that opens a file next to the repository (a sibling checkout, a data
+folder), which a user's fresh clone does not have.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from tests.conftest import _SYSTEM, reads_outside
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 
-# `parents[N]` climbing past the repository root, `..` path segments, and the workspace's own folder names.
-CLIMBS = re.compile(r"""parents\[(\d+)\]|["'/]\.\.(?:/|["'])|\bshared/corpora\b""")
+# `parents[N]` climbing past the repository root, and `..` path segments.
+CLIMBS = re.compile(r"""parents\[(\d+)\]|["'/]\.\.(?:/|["'])""")
 
 
 def _offences(name: str, text: str, depth: int) -> list[str]:
@@ -46,7 +46,7 @@ def test_no_test_source_names_a_path_outside_the_repository() -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        'CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"',
+        'CORPORA = Path(__file__).resolve().parents[3] / "sibling" / "corpora"',
         'open("../elsewhere/HDFS_2k.log")',
         'Path("..") / "data"',
     ],
@@ -64,8 +64,8 @@ def test_the_guard_tells_the_repository_from_what_is_beside_it(tmp_path: Path) -
     system = ("/usr/",)
     assert not reads_outside(str(root / "tests" / "corpora" / "x.log"), root, system)
     assert not reads_outside("/usr/lib/python3/x.py", root, system)
-    assert reads_outside(str(tmp_path / "work" / "shared" / "corpora" / "HDFS_2k.log"), root, system)
-    assert reads_outside(str(root / ".." / "shared" / "NOTES.md"), root, system)
+    assert reads_outside(str(tmp_path / "work" / "sibling" / "corpora" / "HDFS_2k.log"), root, system)
+    assert reads_outside(str(root / ".." / "sibling" / "NOTES.md"), root, system)
     assert reads_outside("/srv/data/HDFS_2k.log", root, system)
     # cloned straight into a temporary folder: what is beside it is other temporary files
     assert not reads_outside(str(tmp_path / "pytest-of-root" / "x"), tmp_path / "loglake", (str(tmp_path) + "/",))
