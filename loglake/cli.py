@@ -126,7 +126,7 @@ def _run_objects(lake: Lake, refs: list[Any], as_json: bool, quiet: bool = False
 def _backfill(lake: Lake, uri: str, force: bool, as_json: bool) -> tuple[list[Any], list[str]]:
     """A bucket prefix's objects to process, and those already processed at the same version."""
     from loglake.sources import refs_for_prefix
-    from loglake.tables.journal import each, unchanged
+    from loglake.tables.journal import split_unchanged
 
     if not uri.startswith("s3://") or not uri[len("s3://") :].split("/", 1)[0]:
         raise ConfigError(f"`{uri}`: only s3://bucket/prefix is supported", hint="or give a local file or folder")
@@ -135,9 +135,7 @@ def _backfill(lake: Lake, uri: str, force: bool, as_json: bool) -> tuple[list[An
     listed = list(refs_for_prefix(uri, lake.settings.processing.suffixes))
     if force or not listed:
         return [ref for ref, _ in listed], []
-    same = each(lake.storage, listed, lambda storage, pair: unchanged(storage, pair[0].uri, pair[1]))
-    pending = [ref for (ref, _), done in zip(listed, same, strict=True) if not done]
-    return pending, [ref.uri for (ref, _), done in zip(listed, same, strict=True) if done]
+    return split_unchanged(lake.storage, listed)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from loglake.aws import runtime as rt_mod
-from loglake.aws.events import Item, NotAnEvent, batch_operations, direct, eventbridge, kinesis, sqs
+from loglake.aws.events import NotAnEvent, batch_operations, direct, eventbridge, kinesis, sqs
 from loglake.aws.runtime import Outcome, Runtime, log
 from loglake.storage.s3 import reset_clients
 
@@ -64,11 +64,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if outcome.failures:
         raise ObjectFailed("; ".join(outcome.failures.values()))
     return outcome.report()
-
-
-def process_one(item: Item) -> Outcome:
-    """One item through the warm runtime (tests and tools)."""
-    return runtime().process_items([item])
 
 
 def reset() -> None:

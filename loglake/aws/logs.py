@@ -50,13 +50,14 @@ def _plain(message: str, lambda_group: bool = False) -> dict[str, Any]:
     line = message.rstrip("\n").encode()
     registry = _registry()
     fmt = registry.by_name["lambda"]
-    if not lambda_group or type(fmt.parse_line(line)) is not dict:
-        fmt = registry.detect([line])
-    if fmt.name in ("jsonl", "json_document"):
-        return {"message": message.rstrip("\n")}
-    outcome = fmt.parse_line(line)
+    outcome = fmt.parse_line(line) if lambda_group else None
     if type(outcome) is not dict:
-        return {"message": message.rstrip("\n")}
+        fmt = registry.detect([line])
+        if fmt.name in ("jsonl", "json_document"):
+            return {"message": message.rstrip("\n")}
+        outcome = fmt.parse_line(line)
+        if type(outcome) is not dict:
+            return {"message": message.rstrip("\n")}
     fields = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in outcome.items() if k != "timestamp"}
     fields["message_format"] = fmt.name
     return fields

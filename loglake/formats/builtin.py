@@ -53,7 +53,7 @@ def _json_message(record: dict[str, Any]) -> None:
     time wins nothing: the export's is the event's)."""
     message = record.get("message", "")
     if not message.startswith("{"):
-        inner_line = LAMBDA.parse_line(message.encode())
+        inner_line = LAMBDA.parse_text(message)
         if type(inner_line) is dict:
             inner_line.pop("timestamp", None)
             record.update(inner_line)
@@ -100,6 +100,10 @@ class LambdaRuntime(Format):
         text = decode(line, self.fallback_encoding)
         if type(text) is not str:
             return text  # type: ignore[return-value]
+        return self.parse_text(text)
+
+    def parse_text(self, text: str) -> Outcome:
+        """An already decoded line (a CloudWatch event's message)."""
         text = text.rstrip("\r\n")
         m = self._PLATFORM.match(text)
         if m is not None:

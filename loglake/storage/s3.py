@@ -64,6 +64,15 @@ def _transfer_config() -> Any:
     return TransferConfig(use_threads=False)
 
 
+def _mtime_ns(meta: dict[str, Any]) -> int:
+    return int(meta["LastModified"].timestamp() * 1e9)
+
+
+def _etag(meta: dict[str, Any]) -> str | None:
+    """A listing entry's or a HEAD's ETag, without the quotes S3 puts around it."""
+    return str(meta.get("ETag", "")).strip('"') or None
+
+
 def split_uri(uri: str) -> tuple[str, str]:
     """`s3://bucket/some/prefix` → (`bucket`, `some/prefix`)."""
     rest = uri[len("s3://") :]
@@ -175,12 +184,7 @@ class S3Storage(Storage):
                 for obj in page.get("Contents", []):
                     if obj["Key"].endswith("/"):
                         continue  # folder markers are not objects
-                    yield ObjectInfo(
-                        self._rel(obj["Key"]),
-                        obj["Size"],
-                        int(obj["LastModified"].timestamp() * 1e9),
-                        obj.get("ETag", "").strip('"') or None,
-                    )
+                    yield ObjectInfo(self._rel(obj["Key"]), obj["Size"], _mtime_ns(obj), _etag(obj))
         except Exception as exc:
             raise translate(exc, self.bucket, self._key(prefix)) from exc
 
@@ -189,12 +193,7 @@ class S3Storage(Storage):
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except Exception as exc:
             raise translate(exc, self.bucket, self._key(key)) from exc
-        return ObjectInfo(
-            key,
-            head["ContentLength"],
-            int(head["LastModified"].timestamp() * 1e9),
-            head.get("ETag", "").strip('"') or None,
-        )
+        return ObjectInfo(key, head["ContentLength"], _mtime_ns(head), _etag(head))
 
     def update(self, key: str, change: Callable[[bytes | None], bytes]) -> bytes:
         """Optimistic concurrency with S3 conditional writes: If-Match the ETag we read, or If-None-Match."""

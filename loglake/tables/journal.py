@@ -85,6 +85,14 @@ def unchanged(storage: Storage, uri: str, info: ObjectInfo) -> bool:
     return bool(before.get("size") == info.size and before.get("mtime_ns") == info.mtime_ns)
 
 
+def split_unchanged(storage: Storage, listed: list[tuple[Any, ObjectInfo]]) -> tuple[list[Any], list[str]]:
+    """Listed (object ref, info) pairs → the refs still to process, and the URIs of those `unchanged`
+    (one manifest read each, several at once on a remote lake)."""
+    same = each(storage, listed, lambda s, pair: unchanged(s, pair[0].uri, pair[1]))
+    pending = [ref for (ref, _), done in zip(listed, same, strict=True) if not done]
+    return pending, [ref.uri for (ref, _), done in zip(listed, same, strict=True) if done]
+
+
 def write_manifest(storage: Storage, manifest: dict[str, Any]) -> None:
     storage.write_bytes(manifest_key(manifest["source_id"]), orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loglake.aws.events import Item, NotAnEvent, Skip, describe, eventbridge, logs, s3, sns, sqs
+from loglake.aws.events import Item, NotAnEvent, describe, eventbridge, logs, s3, sns, sqs
 
 
 def item(event: dict[str, Any]) -> Item:
@@ -19,12 +19,5 @@ def item(event: dict[str, Any]) -> Item:
     if eventbridge.is_s3_event(event):
         return eventbridge.s3_event(event)
     if "awslogs" in event:
-        try:
-            doc = logs.payload((event.get("awslogs") or {}).get("data", ""))
-        except NotAnEvent as exc:  # a subscription whose payload is damaged: reported, not a crash
-            return Item("", error=str(exc))
-        batch = logs.batch(doc)
-        if batch is None:
-            return Item("", skipped=[Skip(doc.get("logGroup", ""), str(doc.get("messageType")))])
-        return Item("", logs=[batch])
+        return logs.item("", (event.get("awslogs") or {}).get("data", ""))
     raise NotAnEvent(f"not an event LogLake knows: {describe(event)}")

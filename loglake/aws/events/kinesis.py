@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loglake.aws.events import Item, NotAnEvent, Skip, logs
+from loglake.aws.events import Item, logs
 
 
 def is_batch(event: Any) -> bool:
@@ -18,16 +18,8 @@ def items(event: dict[str, Any]) -> list[Item]:
     out = []
     for record in event["Records"]:
         kinesis = record.get("kinesis") or {}
-        item = Item(kinesis.get("sequenceNumber", ""))
-        try:
-            doc = logs.payload(kinesis.get("data", ""))
-            batch = logs.batch(doc)
-        except NotAnEvent as exc:
-            item.error = f"Kinesis record {item.id}: {exc}"
-        else:
-            if batch is None:
-                item.skipped.append(Skip(doc.get("logGroup", ""), str(doc.get("messageType"))))
-            else:
-                item.logs.append(batch)
+        item = logs.item(kinesis.get("sequenceNumber", ""), kinesis.get("data", ""))
+        if item.error:
+            item.error = f"Kinesis record {item.id}: {item.error}"
         out.append(item)
     return out

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from loglake.aws.events import LogsBatch, NotAnEvent
+from loglake.aws.events import Item, LogsBatch, NotAnEvent, Skip
 
 _ZLIB = {b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"}
 
@@ -52,3 +52,16 @@ def batch(doc: dict[str, Any]) -> LogsBatch | None:
     if doc.get("messageType") != "DATA_MESSAGE":
         return None
     return LogsBatch(doc.get("owner", ""), doc["logGroup"], doc["logStream"], doc.get("logEvents", []))
+
+
+def item(item_id: str, data: str | bytes) -> Item:
+    """One delivery of subscription data as an `Item`: its events, a skipped control message, or why
+    it cannot be read (direct, in an SQS body, or in a Kinesis record alike)."""
+    try:
+        doc = payload(data)
+    except NotAnEvent as exc:
+        return Item(item_id, error=str(exc))
+    found = batch(doc)
+    if found is None:
+        return Item(item_id, skipped=[Skip(doc.get("logGroup", ""), str(doc.get("messageType")))])
+    return Item(item_id, logs=[found])

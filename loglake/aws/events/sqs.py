@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from loglake.aws.events import Item, NotAnEvent, Skip, describe, eventbridge, logs, s3, sns
+from loglake.aws.events import Item, NotAnEvent, describe, eventbridge, logs, s3, sns
 
 
 def is_batch(event: Any) -> bool:
@@ -43,12 +43,5 @@ def _decode(message_id: str, payload: Any, depth: int) -> Item:
             raise NotAnEvent("SNS notification whose Message is not JSON") from None
         return _decode(message_id, inner, depth + 1)
     if isinstance(payload, dict) and "awslogs" in payload:
-        doc = logs.payload(payload["awslogs"].get("data", ""))
-        batch = logs.batch(doc)
-        item = Item(message_id)
-        if batch is None:
-            item.skipped.append(Skip(doc.get("logGroup", ""), str(doc.get("messageType"))))
-        else:
-            item.logs.append(batch)
-        return item
+        return logs.item(message_id, (payload["awslogs"] or {}).get("data", ""))
     raise NotAnEvent(f"not an event LogLake knows: {describe(payload)}")
