@@ -241,7 +241,8 @@ def open_tables(lake_uri: str, config: CatalogConfig, local_root: str | None) ->
 
         return Tables(sqlite, config, locations, path, local=True, locate=locate_local)
 
-    props: dict[str, str] = {}
+    # Our boto3-based IO, not PyArrow's S3 filesystem: see `loglake.storage.s3_fileio`.
+    props: dict[str, str] = {"py-io-impl": "loglake.storage.s3_fileio.S3FileIO"}
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if endpoint:
@@ -252,7 +253,10 @@ def open_tables(lake_uri: str, config: CatalogConfig, local_root: str | None) ->
     def glue() -> Catalog:
         from pyiceberg.catalog.glue import GlueCatalog
 
-        return GlueCatalog(CATALOG_NAME, **props)
+        from loglake.storage.s3 import s3_client
+
+        # The client the rest of the run uses: its own would load another session's endpoint data (~8 MB).
+        return GlueCatalog(CATALOG_NAME, client=s3_client("glue"), **props)
 
     where = f"the Glue Data Catalog ({region or 'default region'})"
     return Tables(glue, config, locations, where, local=False, locate=glue_metadata_location)
