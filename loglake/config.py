@@ -148,6 +148,12 @@ class FormatsConfig:
     """For legacy logs that are not UTF-8, e.g. `latin-1`; unset sends such lines to errors/."""
     override: tuple[FormatOverride, ...] = ()
     custom: tuple[CustomFormat, ...] = ()
+    disabled: tuple[str, ...] = ()
+    max_record_lines: int = 1000
+    """Multi-line records (stack traces) end at this many lines …"""
+    max_record_bytes: int = 1 << 20
+    """… or this many bytes; the next line starts a record of its own (or is an error)."""
+    """Built-in formats detection never picks, e.g. `["logfmt"]` (the generic `text` format too)."""
 
 
 @dataclass(frozen=True)
@@ -341,6 +347,9 @@ def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.tom
         f"{where} [formats]",
         {
             "sniff_lines": _positive_int,
+            "disabled": _strings,
+            "max_record_lines": _positive_int,
+            "max_record_bytes": _positive_int,
             "override": lambda v, w: tuple(_section(FormatOverride, x, f"{w}[{i}]", {}) for i, x in enumerate(v)),
             "custom": lambda v, w: tuple(_section(CustomFormat, x, f"{w}[{i}]", {}) for i, x in enumerate(v)),
         },

@@ -33,7 +33,7 @@ from loglake.formats import (
     lines_of,
     open_decompressed,
 )
-from loglake.formats.base import Parsed
+from loglake.formats.base import Parsed, RegexFormat
 from loglake.formats.jsonl import JsonLines
 from loglake.formats.reader import BINARY_SAMPLE, Batch, Window, count_lines, line_boundaries, record_boundaries
 from loglake.records import ERROR_SCHEMA
@@ -191,8 +191,8 @@ class Pipeline:
         self.lake = lake
         self.tables = tables
         self.formats = FormatRegistry(settings.formats)
-        self._rules: dict[str, RuleSet] = {}
-        self._columnar: dict[str, Callable[[ObjectRun, Iterator[Batch]], None] | None] = {}
+        self._rules: dict[tuple[str, bool], RuleSet] = {}
+        self._columnar: dict[Any, Callable[[ObjectRun, Iterator[Batch]], None] | None] = {}
         self._pools: dict[int, ThreadPoolExecutor] = {}
         proc = settings.processing
         self.flattener = Flattener(proc.flatten_separator, proc.flatten_max_depth)
@@ -258,9 +258,10 @@ class Pipeline:
         }
 
     def rules_for(self, fmt: Format) -> RuleSet:
-        rules = self._rules.get(fmt.name)
+        key = (fmt.name, fmt.provides_level)  # learned layouts share a name, not always a level
+        rules = self._rules.get(key)
         if rules is None:
-            rules = self._rules[fmt.name] = RuleSet(self.settings.rules, fmt.provides_level)
+            rules = self._rules[key] = RuleSet(self.settings.rules, fmt.provides_level)
         return rules
 
     def worker_threads(self, count: int) -> ThreadPoolExecutor:
@@ -278,7 +279,8 @@ class Pipeline:
         can reproduce the row path exactly; None: row by row."""
         if not self.settings.processing.columnar:
             return None
-        if fmt.name not in self._columnar:
+        key = fmt.name if not isinstance(fmt, RegexFormat) else (fmt.name, fmt.regex.pattern)
+        if key not in self._columnar:
             rules = self.rules_for(fmt)
             path: Callable[[ObjectRun, Iterator[Batch]], None] | None = None
             if type(fmt) is JsonLines:
@@ -289,8 +291,8 @@ class Pipeline:
                 plan = TextPlan.for_format(fmt, rules)
                 if plan is not None:
                     path = functools.partial(columnar_text.run, self, plan)
-            self._columnar[fmt.name] = path
-        return self._columnar[fmt.name]
+            self._columnar[key] = path
+        return self._columnar[key]
 
     def begin(self, ref: ObjectRef) -> Attempt:
         """Finish interrupted commits and open a fresh attempt at this object."""

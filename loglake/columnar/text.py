@@ -28,6 +28,7 @@ from loglake.columnar import Result, by_day, drive, lineage, rows_at
 from loglake.formats import builtin
 from loglake.formats import timestamps as ts
 from loglake.formats.base import RegexFormat
+from loglake.formats.layouts import STARTS_PATTERN
 from loglake.formats.reader import lines_of
 from loglake.records import TIMESTAMP
 from loglake.rules import RuleSet
@@ -434,6 +435,8 @@ class _Batcher:
         joined = 0
         if fmt.multiline:
             continues = pc.fill_null(pc.and_(pc.invert(found.is_valid()), pc.invert(odd)), False)
+            if pc.any(continues).as_py():  # a line that begins with a time of any layout is not a continuation
+                continues = pc.and_(continues, pc.invert(pc.match_substring_regex(text, STARTS_PATTERN)))
             ok, slow, joined = self._records(batch, keep, cols, ok, continues)
             rows = pc.sum(pc.cast(ok, pa.int64())).as_py() or 0
         else:
@@ -483,6 +486,7 @@ class _Batcher:
             if (
                 owner >= 0
                 and b"\0" not in run.group()
+                and len(stretch) < self.plan.fmt.max_record_lines
                 and len(batch[owner]) + sum(len(batch[x]) + 1 for x in stretch) <= limit
             ):
                 owners.append(owner if where is None else where[owner])

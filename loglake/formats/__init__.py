@@ -28,14 +28,31 @@ class FormatRegistry:
     """All formats by name (user formats first), overrides, and detection by sniffing."""
 
     def __init__(self, config: FormatsConfig) -> None:
-        from loglake.formats import builtin, custom
+        from loglake.formats import builtin, custom, generic
 
         self.config = config
         users = [custom.build(spec, i) for i, spec in enumerate(config.custom)]
-        for fmt in (*users, *builtin.BUILTIN):
+        builtins = [*builtin.BUILTIN, builtin.GENERIC]
+        names = {f.name for f in builtins}
+        for name in config.disabled:
+            if name not in names:
+                raise ConfigError(
+                    f"loglake.toml [formats] disabled: unknown built-in format `{name}`",
+                    hint=f"built-in formats: {', '.join(sorted(names))}",
+                )
+        builtins = [f for f in builtins if f.name not in config.disabled]
+        for fmt in (*users, *builtins):
             fmt.fallback_encoding = config.fallback_encoding
-        self.ordered: list[Format] = [builtin.BUILTIN[0], builtin.BUILTIN[1], *users, *builtin.BUILTIN[2:]]
-        self.by_name = {f.name: f for f in self.ordered}
+            fmt.max_record_lines, fmt.max_record_bytes = config.max_record_lines, config.max_record_bytes
+        head = [f for f in builtins if f.name in ("jsonl", "json_document")]
+        rest = [f for f in builtins if f.name not in ("jsonl", "json_document") and f is not builtin.GENERIC]
+        self.ordered: list[Format] = [*head, *users, *rest]
+        """The specific formats in detection order; the generic text format is tried after them."""
+        self.generic = builtin.GENERIC if builtin.GENERIC in builtins else None
+        self.fallback = builtin.BUILTIN[0]
+        every = [*self.ordered, *([self.generic] if self.generic else [])]
+        self.unrecognised = generic.Unrecognised([f.name for f in every])
+        self.by_name = {f.name: f for f in every}
         for name in [config.default, *(o.format for o in config.override)]:
             if name != "auto" and name not in self.by_name:
                 raise ConfigError(
@@ -51,19 +68,30 @@ class FormatRegistry:
                 return self.by_name[rule.format]
         return None if self.config.default == "auto" else self.by_name[self.config.default]
 
-    def detect(self, sample: list[bytes]) -> Format:
-        """The format accepting the most sample lines; ties go to the more specific (earlier) one."""
-        best, best_score = self.by_name["jsonl"], 0
+    def detect(self, sample: list[bytes], exclude: Format | None = None) -> Format:
+        """The specific format accepting the most sample lines (ties go to the earlier, more specific one).
+        Where none takes at least half of them, the generic text format's learned layout if it takes more;
+        where nothing takes any line, JSON Lines for lines that look like JSON, else `unrecognised`."""
+        best, best_score = self.fallback, 0
         for fmt in self.ordered:
+            if fmt is exclude:
+                continue
             score = fmt.sniff(sample, best_score)
             if score > best_score:
                 best, best_score = fmt, score
+        if self.generic is not None and best_score * 2 < len(sample):
+            learned = self.generic.specialise(sample)
+            # Where nothing else reads a line, the learned layout's own failures (`invalid_utf8`, …) say most.
+            if learned is not self.generic and (best_score == 0 or learned.sniff(sample, best_score) > best_score):
+                return self._configured(learned)
+        if best_score == 0 and sample and not any(line.lstrip()[:1] in (b"{", b"[") for line in sample):
+            return self.unrecognised
         return best
 
     def choose(self, key: str, batches: Iterator[Batch]) -> tuple[Format, Iterator[Batch]]:
         """Pick the object's format, peeking at its first lines without losing them."""
         forced = self.forced(key)
-        if forced is not None:
+        if forced is not None and forced is not self.generic:
             return forced, batches
         head: list[Batch] = []
         sample: list[bytes] = []
@@ -77,4 +105,11 @@ class FormatRegistry:
                         break
             if len(sample) >= wanted:
                 break
-        return self.detect(sample), itertools.chain(head, batches)
+        chosen = self._configured(forced.specialise(sample)) if forced is not None else self.detect(sample)
+        return chosen, itertools.chain(head, batches)
+
+    def _configured(self, fmt: Format) -> Format:
+        """A format made for one object (a learned layout) gets the settings every format has."""
+        fmt.fallback_encoding = self.config.fallback_encoding
+        fmt.max_record_lines, fmt.max_record_bytes = self.config.max_record_lines, self.config.max_record_bytes
+        return fmt

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from loglake.formats.layouts import STARTS
 from loglake.formats.reader import Overlong
 
 SNIFF_LINE_BYTES = 16 * 1024
@@ -57,6 +58,9 @@ class Format(abc.ABC):
     multiline: bool = False
     """Lines that do not start a record are joined to the record above (stack traces)."""
     max_record_bytes: int = 1 << 20
+    max_record_lines: int = 1000
+    """Joining stops at either bound (`[formats] max_record_bytes`, `max_record_lines`): a log whose
+    layout the format does not know is never glued into one record."""
     fallback_encoding: str | None = None
     sniff_head: int | None = SNIFF_LINE_BYTES
     """How much of a line sniffing looks at (None: all of it, for formats that cannot judge a head)."""
@@ -78,6 +82,10 @@ class Format(abc.ABC):
     @abc.abstractmethod
     def parse_line(self, line: bytes) -> Outcome:
         """One physical line → a record or a failure."""
+
+    def specialise(self, sample: list[bytes]) -> Format:
+        """The format to read an object with, given its first lines (the generic format learns a layout)."""
+        return self
 
     def sniff(self, sample: list[bytes], beat: int = 0) -> int:
         """How many of the sample's non-blank lines this format accepts (used by detection).
@@ -142,7 +150,12 @@ class Format(abc.ABC):
                 pending_blank = 0
                 current = (lineno, data, outcome, 1)
                 continue
-            if current is not None and len(current[1]) + len(data) < self.max_record_bytes:
+            if (
+                current is not None
+                and current[3] < self.max_record_lines
+                and len(current[1]) + len(data) < self.max_record_bytes
+                and not STARTS.match(data)  # a record of another layout: never part of this one
+            ):
                 text = decode(data, self.fallback_encoding)
                 if type(text) is str:
                     for _ in range(pending_blank):

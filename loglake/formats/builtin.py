@@ -14,6 +14,7 @@ import orjson
 
 from loglake.formats import timestamps as ts
 from loglake.formats.base import Format, Line, Outcome, Parsed, ParseFailure, RegexFormat, decode
+from loglake.formats.generic import GenericText
 from loglake.formats.jsonl import JsonLines
 from loglake.formats.reader import Overlong
 
@@ -673,3 +674,6 @@ BUILTIN: list[Format] = [
     Logfmt(),
 ]
 """In detection priority order: on a tie, the earlier (more specific) format wins."""
+
+GENERIC = GenericText()
+"""Tried after all of them (see `FormatRegistry.detect`)."""

@@ -46,7 +46,7 @@ def build(spec: CustomFormat, index: int) -> RegexFormat:
             datetime.now().strftime(fmt)
         except ValueError as exc:
             raise ConfigError(f"{where}: `timestamp_format` `{fmt}` is not a strptime format: {exc}") from exc
-        parse_ts = ts.syslog_3164() if fmt == "syslog" else ts.strptime(fmt)
+        parse_ts = ts.syslog_3164() if fmt == "syslog" else ts.for_layout(fmt)
     mapping = {k.lower(): v.upper() for k, v in spec.levels.items()}
     groups = set(re.compile(pattern).groupindex)
 

@@ -84,3 +84,35 @@ class Syslog3164:
 
 def syslog_3164(now: Callable[[], datetime] | None = None) -> Syslog3164:
     return Syslog3164() if now is None else Syslog3164(now)
+
+
+class YearLess:
+    """A `strptime` layout without a year (`%b %d %H:%M:%S`, `%m-%d %H:%M:%S.%f`): the year is inferred as
+    for syslog, the latest that does not put the time over a day ahead of now (so December lines read in
+    January fall in the year before)."""
+
+    def __init__(self, fmt: str, now: Callable[[], datetime] | None = None) -> None:
+        self.fmt = fmt
+        self._clock = Syslog3164() if now is None else Syslog3164(now)
+
+    def __call__(self, text: str) -> datetime | None:
+        reference = self._clock.reference()
+        for year in (reference.year, reference.year - 1):
+            try:
+                when = datetime.strptime(f"{year} {text.strip()}", f"%Y {self.fmt}")
+            except ValueError:
+                continue  # 29 February in a year that has none, or not this layout at all
+            if when.tzinfo is not None:
+                when = when.astimezone(UTC).replace(tzinfo=None)
+            if when <= reference + timedelta(days=1):
+                return when
+        return None
+
+
+def has_year(fmt: str) -> bool:
+    return any(d in fmt for d in ("%Y", "%y", "%G", "%c"))
+
+
+def for_layout(fmt: str) -> Callable[[str], datetime | None]:
+    """The parser for a user's `timestamp_format`: year-less layouts get their year inferred."""
+    return Strptime(fmt) if has_year(fmt) else YearLess(fmt)

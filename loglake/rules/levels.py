@@ -26,6 +26,17 @@ ALIASES = {
     "emerg": "FATAL",
     "emergency": "FATAL",
     "panic": "FATAL",
+    # Single letters, as Android's logcat, glog and many Java layouts write them. `V` (verbose) is DEBUG:
+    # the canonical set has nothing finer that every engine's users expect.
+    "v": "DEBUG",
+    "t": "TRACE",
+    "d": "DEBUG",
+    "i": "INFO",
+    "n": "NOTICE",
+    "w": "WARN",
+    "e": "ERROR",
+    "c": "CRITICAL",
+    "f": "FATAL",
 }
 
 

@@ -48,9 +48,17 @@ def test_mixed_object_processes_the_majority_and_reports_the_rest(process_bytes,
     assert summary.errors_by_reason == {"invalid_json": 1}
 
 
-def test_unrecognised_text_falls_back_to_jsonl_and_every_line_is_an_error(process_bytes) -> None:
+def test_text_no_format_reads_is_an_error_per_line_that_says_how_to_add_one(process_bytes, lake) -> None:
     summary = process_bytes(b"hello there\nnothing structured\n")
-    assert (summary.format, summary.errors, summary.processed) == ("jsonl", 2, 0)
+    assert (summary.format, summary.errors, summary.processed) == ("unrecognised", 2, 0)
+    assert summary.errors_by_reason == {"no_format": 2}
+    (row,) = {r["error_message"] for r in query(lake, "SELECT * FROM errors_logs")}
+    assert "no format matched" in row and "[[formats.custom]]" in row and "loglake formats test" in row
+
+
+def test_broken_json_lines_stay_json_lines(process_bytes) -> None:
+    summary = process_bytes(jl(rec()) + b'{"a": 1,,}\n{"b": 01}\n')
+    assert (summary.format, summary.processed, summary.errors_by_reason) == ("jsonl", 1, {"invalid_json": 2})
 
 
 def test_override_by_glob_and_default(tmp_path, process_bytes, lake_dir) -> None:

@@ -121,3 +121,42 @@ def test_blanks_the_ground_truth_trims_are_kept_exactly(processed) -> None:
         rows[1913]["app"] == "kernel"
         and rows[1913]["message"] == " BIOS-e820: 0000000000000000 - 00000000000a0000 (usable)"
     )
+
+
+# --- The same corpora with their own formats disabled: the generic text format reads them ----------------
+
+
+@pytest.fixture(scope="module")
+def generic(tmp_path_factory) -> dict[str, tuple]:
+    from loglake.config import FormatsConfig
+
+    out = {}
+    for name, fmt in FORMATS.items():
+        settings = Settings(
+            lake=str(tmp_path_factory.mktemp(f"{name}-generic")), formats=FormatsConfig(disabled=(fmt,))
+        )
+        lake = Lake.open(settings)
+        lake.init()
+        summary = lake.pipeline().process(ObjectRef(LocalStorage(str(CORPORA / name)), f"{name}_2k.log"))
+        rows = {r["source_line"]: r for r in query(lake, "SELECT * FROM processed_logs")}
+        out[name] = (summary, rows)
+    return out
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_generic_format_reads_every_line_with_its_time_and_level(generic, name: str) -> None:
+    summary, rows = generic[name]
+    assert summary.format == "text"
+    assert (summary.lines, summary.processed + summary.joined, summary.errors) == (2000, 2000, 0)
+    truth = ground_truth(name)
+    times = sum(
+        1 for g in truth if int(g["LineId"]) in rows
+        and actual_time(name, rows[int(g["LineId"])]["timestamp"]) == expected_time(name, g)
+    )  # fmt: skip
+    assert times >= 0.95 * len(truth), f"{name}: {times} of {len(truth)} times agree"
+    if name in ("Apache", "HDFS", "Spark", "Zookeeper"):
+        levels = sum(
+            1 for g in truth if int(g["LineId"]) in rows
+            and rows[int(g["LineId"])]["level"] == g["Level"].upper().replace("WARNING", "WARN")
+        )  # fmt: skip
+        assert levels >= 0.95 * len(truth), f"{name}: {levels} of {len(truth)} levels agree"
