@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from loglake import __version__
 from loglake.config import load_settings, with_overrides
@@ -532,7 +533,7 @@ def watch(ctx: click.Context, settle: float | None, as_json: bool) -> None:
         err.print("stopped")
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 @friendly
@@ -543,22 +544,66 @@ def formats(ctx: click.Context, as_json: bool) -> None:
     Example:
       loglake formats
       loglake formats --json | jq '.[].name'
+      loglake formats test app.log        # which format reads it, and why
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from loglake.formats import FormatRegistry
 
     lake = _lake(ctx)
     registry = FormatRegistry(lake.settings.formats)
+    listed = [*registry.ordered, *([registry.generic] if registry.generic else [])]
     items = [
-        {"name": f.name, "description": f.description, "example": f.example, "multiline": f.multiline}
-        for f in registry.ordered
+        {"name": f.name, "description": f.description, "example": f.example, "multiline": f.multiline} for f in listed
     ]
     if as_json:
         _print_json(items)
         return
     table = Table("format", "description", "example")
     for item in items:
-        table.add_row(str(item["name"]), str(item["description"]), str(item["example"]))
+        table.add_row(Text(str(item["name"])), Text(str(item["description"])), Text(str(item["example"])))
     out.print(table)
+
+
+@formats.command("test")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--lines", "count", default=None, type=click.IntRange(1), help="Lines to try (default: sniff_lines).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly
+def formats_test(ctx: click.Context, file: str, count: int | None, as_json: bool) -> None:
+    """Try every format on a file's first lines: how many each reads, the winner and why, and for each
+    of your [[formats.custom]] formats the first line it did not read, with the reason.
+
+    \b
+    Example:
+      loglake formats test app.log
+      loglake formats test app.log.gz --lines 200 --json
+    """
+    from loglake.formats import FormatRegistry
+    from loglake.formats.explain import explain, sample_of
+
+    lake = _lake(ctx)
+    settings = lake.settings.formats
+    registry = FormatRegistry(settings)
+    try:
+        with open(file, "rb") as fh:
+            numbered = sample_of(fh, file, count or settings.sniff_lines)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    report = explain(registry, numbered, lake.settings.rules)
+    if as_json:
+        _print_json(report.to_json())
+        return
+    table = Table("format", "lines read", "first line not read (yours only)")
+    for trial in report.trials:
+        miss = trial.first_miss
+        note = "" if miss is None else f"line {miss['line']}: {miss['reason']}\n  {miss['text']}"
+        table.add_row(
+            Text(trial.name + (" (yours)" if trial.user else "")), f"{trial.matched}/{report.sample}", Text(note)
+        )
+    out.print(table)
+    out.print(Text(f"chosen: {report.winner} — {report.why}"))
 
 
 @main.command()

@@ -124,6 +124,8 @@ class CustomFormat:
     """Join lines that do not start a record (stack traces) to the record above."""
     record_start: str | None = None
     """Regex a line must match to start a record (default: the format's own pattern)."""
+    types: dict[str, str] = field(default_factory=dict)
+    """Groups to read as numbers: { status = "int", latency = "float" } (grok's `%{NUMBER:x:int}` also works)."""
     description: str = ""
 
 
@@ -275,6 +277,12 @@ def _field_rules(value: object, where: str) -> tuple[FieldRule, ...]:
     return tuple(out)
 
 
+def _types(value: object, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(v in ("int", "float") for v in value.values()):
+        raise ConfigError(f'{where}: expected a table of group = "int" or "float", got `{value!r}`')
+    return dict(value)
+
+
 def _positive_int(value: object, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ConfigError(f"{where}: expected a positive whole number, got `{value!r}`")
@@ -350,8 +358,13 @@ def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.tom
             "disabled": _strings,
             "max_record_lines": _positive_int,
             "max_record_bytes": _positive_int,
-            "override": lambda v, w: tuple(_section(FormatOverride, x, f"{w}[{i}]", {}) for i, x in enumerate(v)),
-            "custom": lambda v, w: tuple(_section(CustomFormat, x, f"{w}[{i}]", {}) for i, x in enumerate(v)),
+            "override": lambda v, w: tuple(
+                _section(FormatOverride, x, f"{where} [[formats.override]] #{i + 1}", {}) for i, x in enumerate(v)
+            ),
+            "custom": lambda v, w: tuple(
+                _section(CustomFormat, x, f"{where} [[formats.custom]] #{i + 1}", {"types": _types})
+                for i, x in enumerate(v)
+            ),
         },
     )
     watch = _section(WatchConfig, doc.get("watch", {}), f"{where} [watch]", {})
@@ -469,18 +482,30 @@ timestamp_field = "timestamp"
 default = "auto"
 # Legacy logs that are not UTF-8: decode them with this instead of sending lines to errors/.
 # fallback_encoding = "latin-1"
+# Built-in formats detection must never pick; `text` is the generic one that learns unknown layouts.
+# disabled = ["logfmt"]
+# Multi-line records (stack traces) end at whichever comes first.
+max_record_lines = 1000
+max_record_bytes = 1048576
 
 # Force a format by object key (glob).
 # [[formats.override]]
 # match = "raw/nginx/*"
 # format = "access_log"
 
-# A format of your own: a regex with named groups, or grok. No code needed.
+# A format of your own: a regex with named groups, or grok. No code needed. Patterns go in single
+# quotes (TOML literal strings), so backslashes stay as written. Try it: loglake formats test FILE
 # [[formats.custom]]
 # name = "myapp"
-# grok = "%{TIMESTAMP_ISO8601:timestamp} %{LOGLEVEL:level} \\[%{DATA:thread}\\] %{GREEDYDATA:message}"
+# grok = '%{TIMESTAMP_ISO8601:timestamp} %{LOGLEVEL:level} \\[%{DATA:thread}\\] %{GREEDYDATA:message}'
 # multiline = true          # join stack-trace lines to the record above
 # levels = { "W" = "WARN", "E" = "ERROR" }
+#
+# [[formats.custom]]
+# name = "billing"
+# regex = '^(?P<timestamp>\\w{3} +\\d+ [\\d:]+) (?P<service>\\S+) status=(?P<status>\\d+) (?P<message>.*)$'
+# timestamp_format = "%b %d %H:%M:%S"   # no year: inferred, as for syslog (leave unset to detect the layout)
+# types = { status = "int" }
 
 [watch]
 # A new file is processed once its size has been stable this long.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import functools
 import itertools
 import re
@@ -406,14 +407,20 @@ class Pipeline:
     def read(self, run: ObjectRun, batches: Iterator[Batch]) -> None:
         """Lines → rows in the run's writers, by the columnar path where it applies. Adds to the run's counts."""
         run.summary.format = run.fmt.name
-        columnar = self.columnar_for(run.fmt)
+        names: list[str] = []
         try:
-            if columnar is not None:
-                columnar(run, batches)
-            else:
-                self.run_rows(run, run.fmt.records(lines_of(batches)))
+            for fmt, part in self.formats.segments(run.fmt, batches):
+                names.append(fmt.name)
+                this = run if fmt is run.fmt else dataclasses.replace(run, fmt=fmt)
+                columnar = self.columnar_for(fmt)
+                if columnar is not None:
+                    columnar(this, part)
+                else:
+                    self.run_rows(this, fmt.records(lines_of(part)))
         except ObjectError as exc:
             run.summary.status, run.summary.error = "failed", exc.cause
+        # An object whose layout changed part-way names each format it was read with, in order.
+        run.summary.format = "+".join(dict.fromkeys(names)) or run.fmt.name
 
     def complete(self, att: Attempt, outputs: list[OutputFile], schemas: dict[str, pa.Schema] | None = None) -> Summary:
         """Commit the attempt's files in place of the object's earlier rows. A commit that fails fails this

@@ -11,11 +11,14 @@ from loglake.cli import main
 from tests.conftest import jl, rec
 
 COMMANDS = sorted(main.commands)
+SUBCOMMANDS = [
+    f"{name} {sub}" for name, group in sorted(main.commands.items()) for sub in sorted(getattr(group, "commands", {}))
+]
 
 
-@pytest.mark.parametrize("name", COMMANDS)
+@pytest.mark.parametrize("name", COMMANDS + SUBCOMMANDS)
 def test_every_command_has_help_with_an_example(cli, name: str) -> None:
-    result = cli(name, "--help")
+    result = cli(*name.split(), "--help")
     assert result.exit_code == 0
     assert "Example:" in result.output and "loglake" in result.output.split("Example:")[1]
 
@@ -160,3 +163,57 @@ def test_process_with_several_jobs_matches_one_job(cli, tmp_path: Path, lake_dir
     assert again["totals"] == {**doc["totals"], "seconds": again["totals"]["seconds"]}
     count = orjson.loads(cli("query", "SELECT count(*) AS n FROM processed_logs", "--json").stdout)
     assert count == [{"n": 120}]
+
+
+def test_init_template_parses_with_every_example_uncommented(cli, lake_dir: Path) -> None:
+    """Each commented example is valid TOML and valid config once a user removes its `# `."""
+    import re
+    import tomllib
+
+    from loglake.config import settings_from_toml
+    from loglake.formats import FormatRegistry
+
+    cli("init")
+    text = (lake_dir / "loglake.toml").read_text()
+    uncommented = re.sub(r"(?m)^# (?=[a-z_.]+ = |\[)", "", text)
+    assert uncommented.count("[[formats.custom]]") == 2 and "\n# name" not in uncommented
+    settings = settings_from_toml(tomllib.loads(uncommented), str(lake_dir))
+    registry = FormatRegistry(settings.formats)
+    myapp, billing = registry.by_name["myapp"], registry.by_name["billing"]
+    assert type(myapp.parse_line(b"2025-07-21 10:00:00,001 INFO [main] started")) is dict
+    record = billing.parse_line(b"Jul 21 10:00:00 api status=503 upstream timed out")
+    assert record["status"] == 503 and record["timestamp"].month == 7
+
+
+def test_formats_test_shows_scores_the_winner_and_why_a_user_format_missed(cli, lake_dir: Path, tmp_path: Path) -> None:
+    (lake_dir).mkdir(exist_ok=True)
+    (lake_dir / "loglake.toml").write_text(
+        "[[formats.custom]]\n"
+        'name = "mine"\n'
+        "regex = '^(?P<timestamp>\\w{3} \\d+ [\\d:]+) (?P<app>\\w+): (?P<message>.*)$'\n"
+        'timestamp_format = "%Y-%m-%d"\n'
+    )
+    log = tmp_path / "my.log"
+    log.write_text("Mar 17 10:00:01 myapp: hello\nMar 17 10:00:02 myapp: [bold]again[/bold]\n")
+    result = cli("formats", "test", str(log), "--json")
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(result.output)
+    by_name = {t["name"]: t for t in report["formats"]}
+    assert report["winner"] == "syslog" and by_name["syslog"]["matched"] == 2 and report["sample_lines"] == 2
+    miss = by_name["mine"]["first_miss"]
+    assert miss["line"] == 1 and "timestamp_format" in miss["reason"] and "%Y-%m-%d" in miss["reason"]
+    shown = cli("formats", "test", str(log))
+    assert "chosen: syslog" in shown.output and "mine (yours)" in shown.output
+    missing = cli("formats", "test", str(tmp_path / "nope.log"))
+    assert missing.exit_code == 2 and "nope.log" in missing.output
+
+
+def test_custom_format_names_must_be_unique_and_not_built_in(cli, lake_dir: Path) -> None:
+    lake_dir.mkdir(exist_ok=True)
+    fmt = "[[formats.custom]]\nname = \"{}\"\nregex = '^(?P<message>.*)$'\n"
+    (lake_dir / "loglake.toml").write_text(fmt.format("syslog"))
+    result = cli("formats")
+    assert result.exit_code == 2 and "#1 (`syslog`)" in result.output and "built-in" in result.output
+    (lake_dir / "loglake.toml").write_text(fmt.format("app") + fmt.format("app"))
+    result = cli("formats")
+    assert result.exit_code == 2 and "#2 (`app`)" in result.output and "#1 has the same name" in result.output

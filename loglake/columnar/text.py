@@ -28,7 +28,7 @@ from loglake.columnar import Result, by_day, drive, lineage, rows_at
 from loglake.formats import builtin
 from loglake.formats import timestamps as ts
 from loglake.formats.base import RegexFormat
-from loglake.formats.layouts import STARTS_PATTERN
+from loglake.formats.layouts import STARTS_PATTERN, any_time
 from loglake.formats.reader import lines_of
 from loglake.records import TIMESTAMP
 from loglake.rules import RuleSet
@@ -279,7 +279,21 @@ LEVELS: dict[Any, Callable[[Columns], Columns]] = {
     builtin._http_level: _http_level,
     builtin._apache_level: _apache_level,
 }
-POSTS: dict[Any, Callable[[Columns], Columns]] = {builtin._split_request: _split_request}
+
+
+def _merge_alternates(cols: Columns) -> Columns:
+    out: Columns = {}
+    for alt, name in builtin.ALTERNATES:
+        if alt in cols:
+            out[name] = pc.coalesce(cols[name], cols[alt]) if name in cols else cols[alt]
+            out[alt] = pa.nulls(len(cols[alt]), cols[alt].type)  # an all-null column is not written
+    return out
+
+
+POSTS: dict[Any, Callable[[Columns], Columns]] = {
+    builtin._split_request: _split_request,
+    builtin.merge_alternates: _merge_alternates,
+}
 
 
 class TextPlan:
@@ -311,7 +325,7 @@ class TextPlan:
                 plan.times = _strptime_times(fmt.timestamp)
             elif type(fmt.timestamp) is ts.Syslog3164:
                 plan.times = _syslog_times(fmt.timestamp)
-            if plan.times is None and fmt.timestamp is not ts.iso:  # ISO text: the timestamp rule's own check
+            if plan.times is None and fmt.timestamp not in (ts.iso, any_time):  # ISO: the timestamp rule's check
                 return None
         derived = {"message", "level", "facility", "severity", "method", "path", "protocol"}
         if any(safe_name(n) != n or n in RESERVED for n in (*plan.groups, *derived)):
@@ -417,7 +431,7 @@ class _Batcher:
                     ok = pc.and_(ok, pc.invert(pc.fill_null(early, False)))
             else:  # an ISO or epoch text the timestamp rule parses: the JSON path's check
                 stamps = cols["timestamp"]
-                if fmt.timestamp is ts.iso:  # log4j's comma before the fraction, as `ts.iso` reads it
+                if fmt.timestamp in (ts.iso, any_time):  # log4j's comma before the fraction, as `ts.iso` reads it
                     stamps = pc.replace_substring(stamps, ",", ".", max_replacements=1)
                 times, rejected = event_times(stamps, self.now, plan.rules)
                 if rejected:

@@ -24,6 +24,44 @@ __all__ = [
 ]
 
 
+TAIL_LINES = 8
+"""How many of a batch's last non-blank lines must all fail its format before the layout counts as changed."""
+
+
+def _same_format(a: Format, b: Format) -> bool:
+    if a is b:
+        return True
+    pattern = getattr(getattr(a, "regex", None), "pattern", None)
+    return a.name == b.name and pattern == getattr(getattr(b, "regex", None), "pattern", None)
+
+
+class _Segments:
+    def __init__(self, registry: FormatRegistry, fmt: Format, batches: Iterator[Batch]) -> None:
+        self.registry, self.batches = registry, batches
+        self.pending: Batch | None = None
+        self.upcoming: Format | None = fmt
+
+    def __iter__(self) -> Iterator[tuple[Format, Iterator[Batch]]]:
+        while self.upcoming is not None:
+            fmt, self.upcoming = self.upcoming, None
+            yield fmt, self._until_change(fmt)
+
+    def _until_change(self, fmt: Format) -> Iterator[Batch]:
+        head = [self.pending] if self.pending is not None else []
+        self.pending = None
+        fresh = bool(head)  # a run's first batch was chosen for it: no change at its start
+        for first, lines in itertools.chain(head, self.batches):
+            cut, other = self.registry.change_in(fmt, lines)
+            if other is None or (cut == 0 and fresh):
+                fresh = False
+                yield first, lines
+                continue
+            if cut:
+                yield first, lines[:cut]
+            self.pending, self.upcoming = (first + cut, lines[cut:]), other
+            return
+
+
 class FormatRegistry:
     """All formats by name (user formats first), overrides, and detection by sniffing."""
 
@@ -31,9 +69,22 @@ class FormatRegistry:
         from loglake.formats import builtin, custom, generic
 
         self.config = config
-        users = [custom.build(spec, i) for i, spec in enumerate(config.custom)]
         builtins = [*builtin.BUILTIN, builtin.GENERIC]
         names = {f.name for f in builtins}
+        seen: dict[str, int] = {}
+        for i, spec in enumerate(config.custom):
+            where = f"loglake.toml [[formats.custom]] #{i + 1} (`{spec.name}`)"
+            if spec.name in names or spec.name in ("auto", generic.Unrecognised.name):
+                raise ConfigError(
+                    f"{where}: `{spec.name}` is the name of a built-in format", hint="give it another name"
+                )
+            if spec.name in seen:
+                raise ConfigError(
+                    f"{where}: [[formats.custom]] #{seen[spec.name] + 1} has the same name",
+                    hint="every format needs a name of its own",
+                )
+            seen[spec.name] = i
+        users = [custom.build(spec, i) for i, spec in enumerate(config.custom)]
         for name in config.disabled:
             if name not in names:
                 raise ConfigError(
@@ -107,6 +158,43 @@ class FormatRegistry:
                 break
         chosen = self._configured(forced.specialise(sample)) if forced is not None else self.detect(sample)
         return chosen, itertools.chain(head, batches)
+
+    def segments(self, fmt: Format, batches: Iterator[Batch]) -> Iterator[tuple[Format, Iterator[Batch]]]:
+        """The object as runs of one format each: where its layout changes part-way (two logs in one file),
+        the rest is detected again instead of glued to the last record or failed line by line. Each run's
+        batches must be read to the end before the next run is asked for."""
+        return iter(_Segments(self, fmt, batches))
+
+    def change_in(self, fmt: Format, lines: list[bytes | Overlong]) -> tuple[int, Format | None]:
+        """Where in a batch another format takes over, and which; (0, None) where `fmt` still reads it.
+
+        Cheap where nothing changes: the batch's last lines are tried until one starts a `fmt` record
+        (usually the last). Only a tail of which none does is detected again."""
+        tail: list[bytes] = []
+        for raw in reversed(lines):
+            if type(raw) is bytes and raw.strip():
+                if fmt.starts_record(raw):
+                    return 0, None
+                tail.append(raw)
+                if len(tail) >= TAIL_LINES:
+                    break
+        if len(tail) < TAIL_LINES:
+            return 0, None
+        tail.reverse()
+        other = self.detect(tail, exclude=fmt)
+        if other is self.unrecognised or _same_format(other, fmt) or other.sniff(tail) * 2 < len(tail):
+            return 0, None  # continuation lines (a long trace), or nothing that reads them either
+        last_own = -1
+        for i in range(len(lines) - 1, -1, -1):
+            raw = lines[i]
+            if type(raw) is bytes and raw.strip() and fmt.starts_record(raw):
+                last_own = i
+                break
+        for i in range(last_own + 1, len(lines)):
+            raw = lines[i]
+            if type(raw) is bytes and other.starts_record(raw):
+                return i, other
+        return 0, None
 
     def _configured(self, fmt: Format) -> Format:
         """A format made for one object (a learned layout) gets the settings every format has."""

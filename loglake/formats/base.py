@@ -198,8 +198,11 @@ class RegexFormat(Format):
         description: str = "",
         example: str = "",
         post: Any = None,
+        timestamp_hint: str = "",
     ) -> None:
         self.name = name
+        self.timestamp_hint = timestamp_hint
+        """Appended to a `bad_timestamp` reason (user formats: which setting to change)."""
         self.regex = re.compile(pattern)
         self.start = re.compile(record_start) if record_start else None
         self.timestamp = timestamp
@@ -244,7 +247,8 @@ class RegexFormat(Format):
         if self.timestamp is not None and "timestamp" in record:
             ts = self.timestamp(record["timestamp"])
             if ts is None:
-                return ParseFailure("bad_timestamp", f"`{record['timestamp']}` is not a `{self.name}` timestamp")
+                hint = f"; {self.timestamp_hint}" if self.timestamp_hint else ""
+                return ParseFailure("bad_timestamp", f"`{record['timestamp']}` is not a `{self.name}` timestamp{hint}")
             record["timestamp"] = ts
         if self.level is not None:
             level = self.level(record)

@@ -43,6 +43,16 @@ def _apache_level(record: dict[str, Any]) -> str | None:
     return level.rstrip("0123456789") if isinstance(level, str) else None
 
 
+ALTERNATES = (("app_alt", "app"), ("pid_alt", "pid"), ("logger_alt", "logger"))
+"""Groups a pattern's second alternative captures (a regex cannot name one group twice), and their columns."""
+
+
+def merge_alternates(record: dict[str, Any]) -> None:
+    for alt, name in ALTERNATES:
+        if alt in record:
+            record[name] = record.pop(alt)
+
+
 def _split_request(record: dict[str, Any]) -> None:
     parts = record.get("request", "").split(" ")
     if len(parts) == 3:
@@ -163,8 +173,11 @@ LAMBDA = LambdaRuntime()
 LOG4J = RegexFormat(
     "log4j",
     rf"^(?P<timestamp>\d{{4}}-\d{{2}}-\d{{2}}[ T]\d{{2}}:\d{{2}}:\d{{2}}[,.]\d{{3}})\s+(?:-\s+)?(?P<level>{LEVEL_WORDS})\s+"
-    r"(?:\[(?P<thread>.*?)\]\s+)?(?:-\s+|(?P<logger>[\w.$]+(?:@\d+)?):?\s+-\s+)?(?P<message>.*)$",
+    # Hadoop's layout names the class with a colon and no dash: `[main] org.apache.…MRAppMaster: Created …`.
+    r"(?:\[(?P<thread>.*?)\]\s+)?(?:-\s+|(?P<logger>[\w.$]+(?:@\d+)?):?\s+-\s+|(?P<logger_alt>[\w$]+(?:\.[\w$]+)+):\s+)?"
+    r"(?P<message>.*)$",
     timestamp=ts.iso,
+    post=merge_alternates,
     multiline=True,
     description="log4j/logback default layouts: ISO date with comma milliseconds, level, [thread], message",
     example="2015-07-29 17:41:44,747 - INFO  [main:QuorumPeer@913] - Notification time out: 3200",
@@ -223,10 +236,13 @@ SYSLOG_3164 = RegexFormat(
     "syslog",
     r"^(?:<(?P<pri>\d{1,3})>)?(?P<timestamp>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}) (?P<host>\S+) "
     # sysklogd writes its own tag with a version (`syslogd 1.4.1:`) and login writes `-- root[2421]:`.
-    r"\s*(?:(?P<app>(?:-- )?[^\s:\[]+(?: \d[\w.]*)?)(?:\[(?P<pid>\d+)\])?: ?)?(?P<message>.*)$",
+    # macOS tags hold spaces (`Microsoft Word[14463]:`) and the responsible process (`sandboxd[129] ([31211]):`).
+    r"\s*(?:(?:(?P<app>(?:-- )?[^\s:\[]+(?: \d[\w.]*)?)(?:\[(?P<pid>\d+)\])?"
+    r"|(?P<app_alt>[^\s:\[][^:\[\]]*?)\[(?P<pid_alt>\d+)\])(?: \(\[(?P<responsible_pid>\d+)\]\))?: ?)?(?P<message>.*)$",
     timestamp=ts.syslog_3164(),
     level=_syslog_level,
-    ints=("pri", "pid"),
+    ints=("pri", "pid", "pid_alt", "responsible_pid"),
+    post=merge_alternates,
     provides_level=False,
     description="syslog RFC 3164 / BSD (year inferred); level from PRI when present",
     example="Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; rhost=218.188.2.4",
@@ -554,7 +570,9 @@ class JsonDocument(Format):
             try:
                 value = orjson.loads(piece)
                 outcome: Outcome = (
-                    value if type(value) is dict else ParseFailure("not_an_object", "element is not an object")
+                    _cloudtrail(value)
+                    if type(value) is dict
+                    else ParseFailure("not_an_object", "element is not an object")
                 )
             except orjson.JSONDecodeError as exc:
                 outcome = ParseFailure("invalid_json", f"element is not valid JSON: {exc}")
@@ -579,6 +597,31 @@ class JsonDocument(Format):
                 ParseFailure("not_an_object", "the document is not an object or array of objects"),
                 max(last, 1),
             )
+
+
+_DENIED = (
+    "AccessDenied",
+    "Unauthorized",
+    "Forbidden",
+    "NotAuthorized",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+)
+
+
+def _cloudtrail(record: dict[str, Any]) -> dict[str, Any]:
+    """A CloudTrail event in the common record: `eventTime` is the time, `eventSource:eventName` the message,
+    and the level says whether the call failed (`errorCode`): ERROR when access was denied, WARN for other
+    failures, INFO otherwise. Fields the event already has are left alone."""
+    if "eventTime" not in record or "eventName" not in record or "eventSource" not in record:
+        return record
+    record.setdefault("timestamp", record["eventTime"])
+    record.setdefault("message", f"{record['eventSource']}:{record['eventName']}")
+    if "level" not in record:
+        code = record.get("errorCode")
+        denied = isinstance(code, str) and any(word in code for word in _DENIED)
+        record["level"] = "INFO" if not code else "ERROR" if denied else "WARN"
+    return record
 
 
 def _is_object(line: bytes) -> bool:

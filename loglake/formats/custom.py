@@ -10,6 +10,7 @@ from loglake.errors import ConfigError
 from loglake.formats import timestamps as ts
 from loglake.formats.base import RegexFormat
 from loglake.formats.grok import compile_grok
+from loglake.formats.layouts import any_time
 
 
 def build(spec: CustomFormat, index: int) -> RegexFormat:
@@ -36,8 +37,10 @@ def build(spec: CustomFormat, index: int) -> RegexFormat:
             re.compile(spec.record_start)
         except re.error as exc:
             raise ConfigError(f"{where}: `record_start` does not compile: {exc}") from exc
-    if spec.timestamp_format in ("iso", "epoch", None):
-        parse_ts: Any = ts.iso
+    if spec.timestamp_format is None:
+        parse_ts: Any = any_time
+    elif spec.timestamp_format in ("iso", "epoch"):
+        parse_ts = ts.iso
     else:
         fmt = spec.timestamp_format
         try:
@@ -54,6 +57,16 @@ def build(spec: CustomFormat, index: int) -> RegexFormat:
         raw = record.get("level")
         return mapping.get(raw.lower(), raw) if isinstance(raw, str) else None
 
+    unknown = sorted(set(spec.types) - groups)
+    if unknown:
+        raise ConfigError(f"{where}: `types` names {', '.join(unknown)}, not groups of the pattern")
+    ints += tuple(k for k, v in spec.types.items() if v == "int" and k not in ints)
+    floats += tuple(k for k, v in spec.types.items() if v == "float" and k not in floats)
+    hint = (
+        f"set `timestamp_format` in {where}"
+        if spec.timestamp_format is None
+        else f'it does not fit `timestamp_format = "{spec.timestamp_format}"` in {where}'
+    )
     return RegexFormat(
         spec.name,
         pattern if pattern.startswith("^") else "^" + pattern,
@@ -65,4 +78,5 @@ def build(spec: CustomFormat, index: int) -> RegexFormat:
         multiline=spec.multiline,
         record_start=spec.record_start,
         description=spec.description or "user-defined",
+        timestamp_hint=hint,
     )

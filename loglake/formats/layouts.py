@@ -94,3 +94,19 @@ STARTS_PATTERN = r"^[\[(<]?(?:" + "|".join(s.pattern for s in SHAPES[:-1]) + r")
 STARTS = re.compile(STARTS_PATTERN.encode())
 """A line that begins with a time in any of the layouts above (epochs aside: too like other numbers).
 Multi-line formats never join such a line to the record above: it starts a record of some layout."""
+
+
+_WHOLE = [(re.compile("(?:" + s.pattern + ")"), s.parse) for s in SHAPES]
+
+
+def any_time(text: str) -> datetime | None:
+    """ISO-8601 or epoch, else any layout above that the whole text has: the default for a user's format
+    without `timestamp_format`, so `Mar 17 10:00:01` or `17/06/09 20:10:40` need no setting."""
+    parsed = ts.iso(text)
+    if parsed is not None:
+        return parsed
+    text = text.strip()
+    for whole, parse in _WHOLE:
+        if whole.fullmatch(text):
+            return parse(text)
+    return None

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import pytest
 
+from loglake.config import FormatsConfig, Settings
+from loglake.lake import Lake
 from tests.conftest import query
 
 ALB_LINE = (
@@ -311,3 +313,111 @@ def test_syslog_5424_nil_values_and_severity(process_bytes, lake) -> None:
     process_bytes(b"<11>1 2025-07-21T10:00:00+02:00 - app 1234 - - disk failure\n")
     (row,) = query(lake, "SELECT * FROM processed_logs")
     assert row["level"] == "ERROR" and row["procid"] == "1234" and row["timestamp"] == datetime(2025, 7, 21, 8)
+
+
+CLOUDTRAIL = {
+    "Records": [
+        {
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAJ45Q7YFFAREXAMPLE", "userName": "Alice"},
+            "eventTime": "2025-07-21T10:00:00Z",
+            "eventSource": "s3.amazonaws.com",
+            "eventName": "PutObject",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.10",
+            "requestParameters": {"bucketName": "amzn-s3-demo-bucket", "key": "a.log"},
+            "eventID": "d2a4a2fc-8f1e-4d5e-9bfc-0a1c2b3d4e5f",
+            "eventType": "AwsApiCall",
+        },
+        {
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "userName": "Bob"},
+            "eventTime": "2025-07-21T10:00:05Z",
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "CreateUser",
+            "awsRegion": "us-east-1",
+            "errorCode": "AccessDenied",
+            "errorMessage": "User: arn:aws:iam::111122223333:user/Bob is not authorized to perform: iam:CreateUser",
+            "eventType": "AwsApiCall",
+        },
+        {
+            "eventVersion": "1.08",
+            "eventTime": "2025-07-21T10:00:09Z",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "RunInstances",
+            "awsRegion": "us-east-1",
+            "errorCode": "Client.InstanceLimitExceeded",
+            "eventType": "AwsApiCall",
+        },
+    ]
+}
+
+
+@pytest.mark.parametrize("name", ["111122223333_CloudTrail_us-east-1_20250721T1000Z_abc.json", "trail.json.gz"])
+def test_cloudtrail_events_land_with_time_level_and_message(process_bytes, lake, name: str) -> None:
+    import gzip
+
+    import orjson
+
+    data = orjson.dumps(CLOUDTRAIL)
+    summary = process_bytes(gzip.compress(data) if name.endswith(".gz") else data, name=name)
+    assert (summary.format, summary.processed, summary.errors) == ("json_document", 3, 0)
+    got = query(lake, "SELECT timestamp, level, message, errorcode FROM processed_logs ORDER BY timestamp")
+    assert [(r["timestamp"].isoformat(), r["level"], r["message"], r["errorcode"]) for r in got] == [
+        ("2025-07-21T10:00:00", "INFO", "s3.amazonaws.com:PutObject", None),
+        ("2025-07-21T10:00:05", "ERROR", "iam.amazonaws.com:CreateUser", "AccessDenied"),
+        ("2025-07-21T10:00:09", "WARN", "ec2.amazonaws.com:RunInstances", "Client.InstanceLimitExceeded"),
+    ]
+
+
+def test_hadoop_log4j_names_the_logger_and_keeps_it_out_of_the_message() -> None:
+    from loglake.formats.builtin import LOG4J
+
+    line = b"2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster"
+    record = LOG4J.parse_line(line)
+    assert (record["logger"], record["thread"], record["message"]) == (
+        "org.apache.hadoop.mapreduce.v2.app.MRAppMaster",
+        "main",
+        "Created MRAppMaster",
+    )
+    plain = LOG4J.parse_line(b"2025-07-21 10:00:00,000 INFO [main] Created: a word and a colon are not a logger")
+    assert "logger" not in plain and plain["message"].startswith("Created:")
+
+
+def test_macos_syslog_tags_with_spaces_and_responsible_process() -> None:
+    from loglake.formats.builtin import SYSLOG_3164
+
+    word = SYSLOG_3164.parse_line(b"Jul  1 09:01:05 calvisitor-10-105-160-95 Microsoft Word[14463]: document opened")
+    assert (word["app"], word["pid"], word["message"]) == ("Microsoft Word", 14463, "document opened")
+    sandbox = SYSLOG_3164.parse_line(b"Jul  1 09:01:05 host sandboxd[129] ([31211]): deny file-read-data")
+    assert (sandbox["app"], sandbox["pid"], sandbox["responsible_pid"], sandbox["message"]) == (
+        "sandboxd",
+        129,
+        31211,
+        "deny file-read-data",
+    )
+    untagged = SYSLOG_3164.parse_line(b"Jun 14 15:16:01 combo connection from 1.2.3.4 port 22: closed")
+    assert "app" not in untagged and untagged["message"] == "connection from 1.2.3.4 port 22: closed"
+
+
+def test_user_format_without_timestamp_format_reads_common_layouts_and_year_less_ones(process_bytes, lake_dir) -> None:
+    from loglake.config import CustomFormat
+
+    spec = CustomFormat(name="svc", regex=r"^(?P<timestamp>\w{3} +\d+ [\d:]+) (?P<svc>\w+): (?P<message>.*)$")
+    grok = CustomFormat(name="gk", grok="%{SYSLOGTIMESTAMP:timestamp} %{WORD:svc}> %{GREEDYDATA:message}")
+    lake = Lake.open(Settings(lake=str(lake_dir), formats=FormatsConfig(custom=(spec, grok))))
+    summary = process_bytes(b"Mar 17 10:00:01 billing: charged\nMar 17 10:00:02 billing: refunded\n", target=lake)
+    assert (summary.format, summary.processed) == ("svc", 2)
+    summary = process_bytes(b"Mar 17 10:00:01 billing> charged\n", name="g.log", target=lake)
+    assert (summary.format, summary.processed) == ("gk", 1)
+    (row,) = query(lake, "SELECT timestamp, svc FROM processed_logs WHERE source_uri LIKE '%g.log'")
+    now = datetime.now()
+    assert row["svc"] == "billing" and row["timestamp"].year in (now.year, now.year - 1)
+
+
+def test_year_less_timestamp_format_rolls_back_across_new_year() -> None:
+    from loglake.formats.timestamps import YearLess
+
+    january = YearLess("%b %d %H:%M:%S", now=lambda: datetime(2027, 1, 2, 8, 0))
+    assert january("Dec 31 23:59:59") == datetime(2026, 12, 31, 23, 59, 59)
+    assert january("Jan 02 07:00:00") == datetime(2027, 1, 2, 7, 0)
