@@ -33,11 +33,6 @@ def _iso_like(text: str) -> datetime | None:
         return None
 
 
-def _syslog(text: str) -> datetime | None:
-    return _YEARLESS_SYSLOG(" ".join(text.split()).split(".")[0])
-
-
-_YEARLESS_SYSLOG = ts.YearLess("%b %d %H:%M:%S")
 _MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
 _FRAC = r"(?:[.,:]\d{1,9})?"
@@ -59,7 +54,8 @@ SHAPES: tuple[Shape, ...] = (
     # `17-Jul-2025 10:00:00.123` (Tomcat).
     Shape("dmy_words", r"\d{2}-" + _MON + r"-\d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?", lambda t: _dmy_words(t)),
     # Syslog's `Jun 14 15:16:01` and `Jul  1 09:00:55` (year inferred).
-    Shape("syslog", _MON + r" {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)?", _syslog),
+    # Syslog's own parser, so the columnar path reads these times too.
+    Shape("syslog", _MON + r" {1,2}\d{1,2} \d{2}:\d{2}:\d{2}", ts.syslog_3164()),
     # Two-digit years: Spark's `17/06/09 20:10:40`, HDFS's `081109 203615`.
     Shape("yy_slash", r"\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}", ts.strptime("%y/%m/%d %H:%M:%S")),
     Shape("yymmdd", r"\d{6} \d{6}", ts.strptime("%y%m%d %H%M%S")),

@@ -269,6 +269,7 @@ def test_readme_format_example_is_valid_config(tmp_path) -> None:
     settings = settings_from_toml(tomllib.loads(block.group(1)), str(tmp_path))
     registry = FormatRegistry(settings.formats)
     assert registry.detect([b"21.07.2025 10:00 W bob quota low"]).name == "legacy"
+    assert registry.by_name["legacy"].parse_line(b"21.07.2025 10:00 E bob #4711 refund failed")["ticket"] == 4711
     myapp = registry.by_name["myapp"].parse_line(b"2025-07-21T10:00:00Z WARN [t1] 1.5ms slow")
     assert isinstance(myapp, dict) and myapp["took_ms"] == 1.5 and myapp["thread"] == "t1"
     assert registry.forced("raw/nginx/access.log").name == "access_log"
