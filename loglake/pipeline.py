@@ -34,7 +34,7 @@ from loglake.formats import (
     lines_of,
     open_decompressed,
 )
-from loglake.formats.base import Parsed, RegexFormat
+from loglake.formats.base import Parsed
 from loglake.formats.jsonl import JsonLines
 from loglake.formats.reader import BINARY_SAMPLE, Batch, Window, count_lines, line_boundaries, record_boundaries
 from loglake.records import ERROR_SCHEMA
@@ -192,7 +192,7 @@ class Pipeline:
         self.lake = lake
         self.tables = tables
         self.formats = FormatRegistry(settings.formats)
-        self._rules: dict[tuple[str, bool], RuleSet] = {}
+        self._rules: dict[Any, RuleSet] = {}
         self._columnar: dict[Any, Callable[[ObjectRun, Iterator[Batch]], None] | None] = {}
         self._pools: dict[int, ThreadPoolExecutor] = {}
         proc = settings.processing
@@ -259,10 +259,9 @@ class Pipeline:
         }
 
     def rules_for(self, fmt: Format) -> RuleSet:
-        key = (fmt.name, fmt.provides_level)  # learned layouts share a name, not always a level
-        rules = self._rules.get(key)
+        rules = self._rules.get(fmt.identity)
         if rules is None:
-            rules = self._rules[key] = RuleSet(self.settings.rules, fmt.provides_level)
+            rules = self._rules[fmt.identity] = RuleSet(self.settings.rules, fmt.provides_level)
         return rules
 
     def worker_threads(self, count: int) -> ThreadPoolExecutor:
@@ -280,7 +279,7 @@ class Pipeline:
         can reproduce the row path exactly; None: row by row."""
         if not self.settings.processing.columnar:
             return None
-        key = fmt.name if not isinstance(fmt, RegexFormat) else (fmt.name, fmt.regex.pattern)
+        key = fmt.identity
         if key not in self._columnar:
             rules = self.rules_for(fmt)
             path: Callable[[ObjectRun, Iterator[Batch]], None] | None = None

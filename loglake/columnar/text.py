@@ -449,8 +449,11 @@ class _Batcher:
         joined = 0
         if fmt.multiline:
             continues = pc.fill_null(pc.and_(pc.invert(found.is_valid()), pc.invert(odd)), False)
-            if pc.any(continues).as_py():  # a line that begins with a time of any layout is not a continuation
-                continues = pc.and_(continues, pc.invert(pc.match_substring_regex(text, STARTS_PATTERN)))
+            candidates = pc.indices_nonzero(continues)
+            if len(candidates):  # a line that begins with a time of any layout is not a continuation
+                timed = pc.match_substring_regex(text.take(candidates), STARTS_PATTERN)
+                if pc.any(timed).as_py():
+                    continues = pc.and_(continues, pc.invert(rows_at(n, candidates.filter(timed).to_pylist())))
             ok, slow, joined = self._records(batch, keep, cols, ok, continues)
             rows = pc.sum(pc.cast(ok, pa.int64())).as_py() or 0
         else:

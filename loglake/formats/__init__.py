@@ -24,15 +24,23 @@ __all__ = [
 ]
 
 
+def first_lines(batches: Iterator[Batch], wanted: int) -> tuple[list[Batch], list[tuple[int, bytes]]]:
+    """The batches read to find an object's first `wanted` non-blank lines, and those lines with their numbers."""
+    head: list[Batch] = []
+    numbered: list[tuple[int, bytes]] = []
+    for batch in batches:
+        head.append(batch)
+        first, lines = batch
+        for offset, raw in enumerate(lines):
+            if type(raw) is not Overlong and raw.strip():  # type: ignore[union-attr]
+                numbered.append((first + offset, raw))  # type: ignore[arg-type]
+                if len(numbered) >= wanted:
+                    return head, numbered
+    return head, numbered
+
+
 TAIL_LINES = 8
 """How many of a batch's last non-blank lines must all fail its format before the layout counts as changed."""
-
-
-def _same_format(a: Format, b: Format) -> bool:
-    if a is b:
-        return True
-    pattern = getattr(getattr(a, "regex", None), "pattern", None)
-    return a.name == b.name and pattern == getattr(getattr(b, "regex", None), "pattern", None)
 
 
 class _Segments:
@@ -73,7 +81,7 @@ class FormatRegistry:
         names = {f.name for f in builtins}
         seen: dict[str, int] = {}
         for i, spec in enumerate(config.custom):
-            where = f"loglake.toml [[formats.custom]] #{i + 1} (`{spec.name}`)"
+            where = custom.location(spec, i)
             if spec.name in names or spec.name in ("auto", generic.Unrecognised.name):
                 raise ConfigError(
                     f"{where}: `{spec.name}` is the name of a built-in format", hint="give it another name"
@@ -93,8 +101,7 @@ class FormatRegistry:
                 )
         builtins = [f for f in builtins if f.name not in config.disabled]
         for fmt in (*users, *builtins):
-            fmt.fallback_encoding = config.fallback_encoding
-            fmt.max_record_lines, fmt.max_record_bytes = config.max_record_lines, config.max_record_bytes
+            self._configured(fmt)
         head = [f for f in builtins if f.name in ("jsonl", "json_document")]
         rest = [f for f in builtins if f.name not in ("jsonl", "json_document") and f is not builtin.GENERIC]
         self.ordered: list[Format] = [*head, *users, *rest]
@@ -144,18 +151,8 @@ class FormatRegistry:
         forced = self.forced(key)
         if forced is not None and forced is not self.generic:
             return forced, batches
-        head: list[Batch] = []
-        sample: list[bytes] = []
-        wanted = self.config.sniff_lines
-        for batch in batches:
-            head.append(batch)
-            for raw in batch[1]:
-                if type(raw) is not Overlong and raw.strip():  # type: ignore[union-attr]
-                    sample.append(raw)  # type: ignore[arg-type]
-                    if len(sample) >= wanted:
-                        break
-            if len(sample) >= wanted:
-                break
+        head, numbered = first_lines(batches, self.config.sniff_lines)
+        sample = [raw for _, raw in numbered]
         chosen = self._configured(forced.specialise(sample)) if forced is not None else self.detect(sample)
         return chosen, itertools.chain(head, batches)
 
@@ -182,7 +179,7 @@ class FormatRegistry:
             return 0, None
         tail.reverse()
         other = self.detect(tail, exclude=fmt)
-        if other is self.unrecognised or _same_format(other, fmt) or other.sniff(tail) * 2 < len(tail):
+        if other is self.unrecognised or other.identity == fmt.identity or other.sniff(tail) * 2 < len(tail):
             return 0, None  # continuation lines (a long trace), or nothing that reads them either
         last_own = -1
         for i in range(len(lines) - 1, -1, -1):
@@ -197,7 +194,7 @@ class FormatRegistry:
         return 0, None
 
     def _configured(self, fmt: Format) -> Format:
-        """A format made for one object (a learned layout) gets the settings every format has."""
+        """Every format gets the settings all formats share; a format made for one object (a learned layout) too."""
         fmt.fallback_encoding = self.config.fallback_encoding
         fmt.max_record_lines, fmt.max_record_bytes = self.config.max_record_lines, self.config.max_record_bytes
         return fmt

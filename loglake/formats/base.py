@@ -66,6 +66,12 @@ class Format(abc.ABC):
     """How much of a line sniffing looks at (None: all of it, for formats that cannot judge a head)."""
 
     @property
+    def identity(self) -> Any:
+        """What tells formats apart: the name, and for regex formats the pattern too (learned layouts
+        share the name `text`)."""
+        return self.name
+
+    @property
     def splittable(self) -> bool:
         """Records never span lines and no header is needed: byte ranges of an object parse alone."""
         return not self.multiline and type(self).records is Format.records
@@ -215,6 +221,10 @@ class RegexFormat(Format):
         self.multiline = multiline
         self.description, self.example = description, example
         self.post = post
+
+    @property
+    def identity(self) -> Any:
+        return (self.name, self.regex.pattern)
 
     def starts_record(self, line: bytes) -> bool:
         if self.start is None:

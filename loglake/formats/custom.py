@@ -13,9 +13,14 @@ from loglake.formats.grok import compile_grok
 from loglake.formats.layouts import any_time
 
 
+def location(spec: CustomFormat, index: int) -> str:
+    """How messages name a user's format."""
+    return f"loglake.toml [[formats.custom]] #{index + 1} (`{spec.name}`)"
+
+
 def build(spec: CustomFormat, index: int) -> RegexFormat:
     """Everything is checked here, at start-up: a bad pattern never fails line by line."""
-    where = f"loglake.toml [[formats.custom]] #{index + 1} (`{spec.name}`)"
+    where = location(spec, index)
     if bool(spec.regex) == bool(spec.grok):
         raise ConfigError(f"{where}: give exactly one of `regex` or `grok`")
     ints: tuple[str, ...] = ()

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from loglake.config import RulesConfig
-from loglake.formats import FormatRegistry
+from loglake.formats import FormatRegistry, first_lines
 from loglake.formats.base import Format, ParseFailure
-from loglake.formats.reader import Overlong, iter_line_batches, open_decompressed
+from loglake.formats.reader import iter_line_batches, open_decompressed
 from loglake.rules import RuleSet
 
 
@@ -41,14 +41,7 @@ class Report:
 def sample_of(stream: BinaryIO, uri: str, lines: int) -> list[tuple[int, bytes]]:
     """The first `lines` non-blank lines, with their line numbers (decompressed as processing would)."""
     text, _ = open_decompressed(stream, uri)
-    out: list[tuple[int, bytes]] = []
-    for first, batch in iter_line_batches(text, uri, 1 << 20):
-        for offset, raw in enumerate(batch):
-            if type(raw) is not Overlong and raw.strip():  # type: ignore[union-attr]
-                out.append((first + offset, raw))  # type: ignore[arg-type]
-                if len(out) >= lines:
-                    return out
-    return out
+    return first_lines(iter_line_batches(text, uri, 1 << 20), lines)[1]
 
 
 def _miss(fmt: Format, rules: RuleSet, numbered: list[tuple[int, bytes]]) -> dict[str, Any] | None:

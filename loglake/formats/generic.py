@@ -129,8 +129,8 @@ def compile_layout(layout: Layout) -> RegexFormat:
 
 
 class GenericText(Format):
-    """Detection's stand-in: it scores a sample by the layout it would learn, and `specialise` returns
-    that layout compiled. An object none of whose lines it can read gets a reason saying so."""
+    """The name under which the generic format is listed, forced or disabled: `specialise` returns the
+    layout learned from an object's first lines, compiled; that is what reads (and is scored on) lines."""
 
     name = NAME
     description = (
@@ -142,12 +142,6 @@ class GenericText(Format):
 
     def parse_line(self, line: bytes) -> Outcome:
         return ParseFailure("unparsed_line", "the generic text format reads an object by the layout it learns")
-
-    def sniff(self, sample: list[bytes], beat: int = 0) -> int:
-        layout = learn([line.decode("utf-8", "replace") for line in sample])
-        if layout is None:
-            return 0
-        return compile_layout(layout).sniff(sample, beat)
 
     def specialise(self, sample: list[bytes]) -> Format:
         layout = learn([line.decode("utf-8", "replace") for line in sample])

@@ -47,8 +47,9 @@ def apache_error(text: str) -> datetime | None:
     return strptime(fmt)(text)
 
 
-class Syslog3164:
-    """`Jun 14 15:16:01` has no year: take the latest year that does not put it over a day ahead of now."""
+class _YearInferred:
+    """Times without a year take the latest year that does not put them over a day ahead of now, so
+    December lines read in January fall in the year before."""
 
     def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None)) -> None:
         self.now = now
@@ -62,6 +63,21 @@ class Syslog3164:
             self._tick, self._reference = tick, self.now()
         return self._reference
 
+    def _in_latest_year(self, make: Callable[[int], datetime]) -> datetime | None:
+        reference = self.reference()
+        for year in (reference.year, reference.year - 1):
+            try:
+                when = make(year)
+            except ValueError:
+                continue  # 29 February in a year that has none, or not this layout at all
+            if when <= reference + timedelta(days=1):
+                return when
+        return None
+
+
+class Syslog3164(_YearInferred):
+    """`Jun 14 15:16:01`, read without `strptime` (the row path's syslog cost)."""
+
     def __call__(self, text: str) -> datetime | None:
         parts = text.split()
         if len(parts) != 3 or parts[0] not in MONTHS:
@@ -69,44 +85,31 @@ class Syslog3164:
         try:
             day = int(parts[1])
             hh, mm, ss = (int(x) for x in parts[2].split(":"))
-            reference = self.reference()
-            for year in (reference.year, reference.year - 1):
-                try:
-                    ts = datetime(year, MONTHS[parts[0]], day, hh, mm, ss)
-                except ValueError:
-                    continue  # 29 Feb in a non-leap year
-                if ts <= reference + timedelta(days=1):
-                    return ts
-            return None
         except ValueError:
             return None
+        month = MONTHS[parts[0]]
+        return self._in_latest_year(lambda year: datetime(year, month, day, hh, mm, ss))
 
 
 def syslog_3164(now: Callable[[], datetime] | None = None) -> Syslog3164:
     return Syslog3164() if now is None else Syslog3164(now)
 
 
-class YearLess:
-    """A `strptime` layout without a year (`%b %d %H:%M:%S`, `%m-%d %H:%M:%S.%f`): the year is inferred as
-    for syslog, the latest that does not put the time over a day ahead of now (so December lines read in
-    January fall in the year before)."""
+class YearLess(_YearInferred):
+    """A `strptime` layout without a year (`%b %d %H:%M:%S`, `%m-%d %H:%M:%S.%f`), its year inferred."""
 
     def __init__(self, fmt: str, now: Callable[[], datetime] | None = None) -> None:
+        super().__init__() if now is None else super().__init__(now)
         self.fmt = fmt
-        self._clock = Syslog3164() if now is None else Syslog3164(now)
 
     def __call__(self, text: str) -> datetime | None:
-        reference = self._clock.reference()
-        for year in (reference.year, reference.year - 1):
-            try:
-                when = datetime.strptime(f"{year} {text.strip()}", f"%Y {self.fmt}")
-            except ValueError:
-                continue  # 29 February in a year that has none, or not this layout at all
-            if when.tzinfo is not None:
-                when = when.astimezone(UTC).replace(tzinfo=None)
-            if when <= reference + timedelta(days=1):
-                return when
-        return None
+        text = text.strip()
+
+        def make(year: int) -> datetime:
+            when = datetime.strptime(f"{year} {text}", f"%Y {self.fmt}")
+            return when if when.tzinfo is None else when.astimezone(UTC).replace(tzinfo=None)
+
+        return self._in_latest_year(make)
 
 
 def has_year(fmt: str) -> bool:

@@ -64,14 +64,15 @@ def processed(tmp_path_factory) -> dict[str, tuple]:
     assert CORPORA.is_dir(), (
         f"loghub corpora not found at {CORPORA}: set LOGLAKE_LOGHUB to the folder holding Apache/, HDFS/, …"
     )
-    out = {}
-    for name in FORMATS:
-        lake = Lake.open(Settings(lake=str(tmp_path_factory.mktemp(name))))
-        lake.init()
-        summary = lake.pipeline().process(ObjectRef(LocalStorage(str(CORPORA / name)), f"{name}_2k.log"))
-        rows = {r["source_line"]: r for r in query(lake, "SELECT * FROM processed_logs")}
-        out[name] = (summary, rows)
-    return out
+    return {name: _process(Settings(lake=str(tmp_path_factory.mktemp(name))), name) for name in FORMATS}
+
+
+def _process(settings: Settings, name: str) -> tuple:
+    """A corpus processed into a fresh lake: its summary and its rows by line number."""
+    lake = Lake.open(settings)
+    lake.init()
+    summary = lake.pipeline().process(ObjectRef(LocalStorage(str(CORPORA / name)), f"{name}_2k.log"))
+    return summary, {r["source_line"]: r for r in query(lake, "SELECT * FROM processed_logs")}
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
@@ -130,17 +131,13 @@ def test_blanks_the_ground_truth_trims_are_kept_exactly(processed) -> None:
 def generic(tmp_path_factory) -> dict[str, tuple]:
     from loglake.config import FormatsConfig
 
-    out = {}
-    for name, fmt in FORMATS.items():
-        settings = Settings(
-            lake=str(tmp_path_factory.mktemp(f"{name}-generic")), formats=FormatsConfig(disabled=(fmt,))
+    return {
+        name: _process(
+            Settings(lake=str(tmp_path_factory.mktemp(f"{name}-generic")), formats=FormatsConfig(disabled=(fmt,))),
+            name,
         )
-        lake = Lake.open(settings)
-        lake.init()
-        summary = lake.pipeline().process(ObjectRef(LocalStorage(str(CORPORA / name)), f"{name}_2k.log"))
-        rows = {r["source_line"]: r for r in query(lake, "SELECT * FROM processed_logs")}
-        out[name] = (summary, rows)
-    return out
+        for name, fmt in FORMATS.items()
+    }
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
