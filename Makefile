@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV := $(VENV)/.dev-installed
 READER := .venv-reader/.installed
 
 .DEFAULT_GOAL := help
@@ -11,11 +12,15 @@ READER := .venv-reader/.installed
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# What running needs (make demo); the development tools (tests, linters, moto) come with $(DEV).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(DEV)
 
 # An Iceberg reader that is not pyiceberg (DuckDB's own iceberg extension), in a venv of its own: the
 # tests check that other engines read the lake's tables as LogLake does.
@@ -27,19 +32,19 @@ $(READER): Makefile
 demo: $(STAMP) ## generate sample logs, ingest, process, crawl, run the tutorial's queries (lake: ./lake)
 	$(BIN)/loglake --lake ./lake demo
 
-test: $(STAMP) $(READER) ## run the whole test suite (slow end-to-end tests included)
+test: $(DEV) $(READER) ## run the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest -n 2 -q
 
-lint: $(STAMP) ## ruff
+lint: $(DEV) ## ruff
 	$(BIN)/ruff check loglake tests bench
 	$(BIN)/ruff format --check loglake tests bench
 
-typecheck: $(STAMP) ## mypy
+typecheck: $(DEV) ## mypy
 	$(BIN)/mypy
 
 check: lint typecheck test ## everything CI should care about
 
-bench: $(STAMP) ## throughput and memory against reference approaches, then S3 scale (BENCH_MB=256 BENCH_SMALL=2000 BENCH_ROWS=10000000 BENCH_SCALE_OBJECTS=1000)
+bench: $(DEV) ## throughput and memory against reference approaches, then S3 scale (BENCH_MB=256 BENCH_SMALL=2000 BENCH_ROWS=10000000 BENCH_SCALE_OBJECTS=1000)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
 

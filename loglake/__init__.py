@@ -7,3 +7,12 @@ import os
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """`loglake.Lake`, the library's entry point, imported on first use (the Lambda handler never pays for it)."""
+    if name == "Lake":
+        from loglake.lake import Lake
+
+        return Lake
+    raise AttributeError(f"module 'loglake' has no attribute {name!r}")

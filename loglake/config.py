@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
@@ -151,11 +153,11 @@ class FormatsConfig:
     override: tuple[FormatOverride, ...] = ()
     custom: tuple[CustomFormat, ...] = ()
     disabled: tuple[str, ...] = ()
+    """Built-in formats detection never picks, e.g. `["logfmt"]` (the generic `text` format too)."""
     max_record_lines: int = 1000
     """Multi-line records (stack traces) end at this many lines …"""
     max_record_bytes: int = 1 << 20
     """… or this many bytes; the next line starts a record of its own (or is an error)."""
-    """Built-in formats detection never picks, e.g. `["logfmt"]` (the generic `text` format too)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,19 @@ class AwsConfig:
 
 
 @dataclass(frozen=True)
+class QueryConfig:
+    """`loglake query`, `shell` and the console."""
+
+    results_retention_days: float = 30.0
+    """Saved results under query-results/ older than this are deleted when a new one is saved (as an
+    Athena result bucket's lifecycle rule does); 0 keeps them forever."""
+    save_results: bool = True
+    """Save each `loglake query` result as CSV under query-results/ (`--no-save` skips one)."""
+    max_rows: int = 40
+    """Rows a table shows on a terminal (first and last halves, with the total); `--max-rows` overrides."""
+
+
+@dataclass(frozen=True)
 class WatchConfig:
     """Local event-driven mode."""
 
@@ -208,6 +223,7 @@ class Settings:
     formats: FormatsConfig = field(default_factory=FormatsConfig)
     aws: AwsConfig = field(default_factory=AwsConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
+    query: QueryConfig = field(default_factory=QueryConfig)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -233,13 +249,44 @@ def _section(cls: type, raw: dict[str, Any], where: str, convert: dict[str, Any]
             hint=f"valid settings here: {', '.join(sorted(names))}",
         )
     kwargs: dict[str, Any] = {}
+    hints = typing.get_type_hints(cls)
     for key, value in raw.items():
         conv = convert.get(key)
-        kwargs[key] = conv(value, f"{where}.{key}") if conv else value
+        kwargs[key] = conv(value, f"{where}.{key}") if conv else _typed(value, hints[key], f"{where}.{key}")
     try:
         return cls(**kwargs)
     except TypeError as exc:  # pragma: no cover - guarded by the unknown-key check
         raise ConfigError(f"{where}: {exc}") from exc
+
+
+_PLAIN = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
+
+
+def _typed(value: object, hint: Any, where: str) -> Any:
+    """A setting without a converter must have its field's plain type (checked at start-up, so a wrong
+    type is one clear message, never an error deep inside a run)."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (types.UnionType, typing.Union) else (hint,)
+    plain = [t for t in options if t in _PLAIN]
+    if not plain:
+        return value
+    for t in plain:
+        if t is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, t) and (t is bool or not isinstance(value, bool)):
+            return value
+    wanted = " or ".join(_PLAIN[t] for t in plain)
+    raise ConfigError(f"{where}: expected {wanted}, got `{value!r}`")
+
+
+def _seconds(value: object, where: str) -> float:
+    """A number of seconds, or a duration such as "1s" or "2m"."""
+    return parse_duration(value, where).total_seconds()
+
+
+def _non_negative(value: object, where: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where}: expected a number (0 or more), got `{value!r}`")
+    return float(value)
 
 
 def _strings(value: object, where: str) -> tuple[str, ...]:
@@ -307,7 +354,7 @@ def _output_format(value: object, where: str) -> str:
 
 def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.toml") -> Settings:
     """Turn a parsed `loglake.toml` into Settings; every mistake names its key."""
-    known = {"rules", "processing", "catalog", "formats", "aws", "watch"}
+    known = {"rules", "processing", "catalog", "formats", "aws", "watch", "query"}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise ConfigError(
@@ -367,10 +414,18 @@ def settings_from_toml(doc: dict[str, Any], lake: str, where: str = "loglake.tom
             ),
         },
     )
-    watch = _section(WatchConfig, doc.get("watch", {}), f"{where} [watch]", {})
+    watch = _section(WatchConfig, doc.get("watch", {}), f"{where} [watch]", {"settle_seconds": _seconds})
+    query = _section(QueryConfig, doc.get("query", {}), f"{where} [query]", {"results_retention_days": _non_negative})
     aws = _section(AwsConfig, doc.get("aws", {}), f"{where} [aws]", {"collect_log_groups": _strings})
     return Settings(
-        lake=lake, rules=rules, processing=processing, catalog=catalog, formats=formats, aws=aws, watch=watch
+        lake=lake,
+        rules=rules,
+        processing=processing,
+        catalog=catalog,
+        formats=formats,
+        aws=aws,
+        watch=watch,
+        query=query,
     )
 
 
@@ -508,6 +563,12 @@ max_record_bytes = 1048576
 # types = { status = "int" }
 
 [watch]
-# A new file is processed once its size has been stable this long.
+# A new file is processed once its size has been stable this long (seconds, or e.g. "2s").
 settle_seconds = 1.0
+
+[query]
+# Saved results under query-results/ older than this many days are deleted (0: keep them all).
+results_retention_days = 30
+# Rows a table shows on a terminal (its first and last halves, with the total).
+max_rows = 40
 """

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import itertools
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -184,6 +185,32 @@ def _raw_columns(raw: bytes | Overlong) -> tuple[str, str | None, int]:
         return data.decode("utf-8", "backslashreplace"), base64.b64encode(data).decode(), len(data)
 
 
+@contextlib.contextmanager
+def _reporting(report: Callable[[str, int, int], None] | None, uri: str, raw: Any, size: int) -> Iterator[None]:
+    """Tell `report` how far the read of `raw` has come, from a thread polling its position (the read
+    itself pays nothing)."""
+    tell = getattr(raw, "tell", None)
+    if report is None or tell is None or size < (8 << 20):
+        yield
+        return
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.25):
+            try:
+                report(uri, min(int(tell()), size), size)
+            except (OSError, ValueError, RuntimeError):
+                return
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 class Pipeline:
     """Processes objects into a lake. Storage-agnostic: the lake and the sources are `Storage`s."""
 
@@ -203,6 +230,8 @@ class Pipeline:
         self.recovery_pending = True
         self.json_schemas: dict[str, Any] = {}
         """The last JSON Lines object's column types per format, the next one's first guess (`ArrowJson`)."""
+        self.progress: Callable[[str, int, int], None] | None = None
+        """Told (uri, bytes read, size) a few times a second while an object is read (a terminal's bar)."""
 
     def lock(self) -> Any:
         """The local commit lock around one table transaction (nothing on S3: Glue compares and swaps)."""
@@ -345,7 +374,7 @@ class Pipeline:
         try:
             info = ref.storage.stat(ref.key)
             att.fingerprint = _fingerprint(info)
-            with ref.storage.open_read(ref.key) as raw:
+            with ref.storage.open_read(ref.key) as raw, _reporting(self.progress, uri, raw, info.size):
                 stream, summary.compression = open_decompressed(
                     raw, uri, proc.max_decompressed_bytes, proc.max_compression_ratio
                 )

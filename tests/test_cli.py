@@ -128,7 +128,8 @@ def test_ingest_copies_into_raw_and_status_lists_objects(cli, tmp_path: Path, la
     assert copied.read_bytes() == src.read_bytes()
     assert cli("process", str(lake_dir / "raw")).exit_code == 0
     status = orjson.loads(cli("status", "--json").stdout)
-    assert [Path(s["source_uri"]).name for s in status] == ["my app+1.log"]
+    assert [Path(s["source_uri"]).name for s in status["objects"]] == ["my app+1.log"]
+    assert status["totals"]["objects"] == 1 and status["objects"][0]["status"] == "ok"
 
 
 def test_demo_runs_the_tutorial_queries(cli, lake_dir: Path) -> None:

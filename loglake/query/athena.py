@@ -36,9 +36,11 @@ class AthenaEngine:
         }
         if self.output:
             kwargs["ResultConfiguration"] = {"OutputLocation": self.output}
+        from botocore.exceptions import ClientError
+
         try:
             qid = self.athena.start_query_execution(**kwargs)["QueryExecutionId"]
-        except Exception as exc:
+        except ClientError as exc:  # the query or workgroup; credentials and network errors pass on as they are
             raise QueryError(f"Athena refused the query: {exc}") from exc
         deadline = time.monotonic() + timeout
         while True:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import tempfile
 import threading
 import time
@@ -36,10 +37,11 @@ _SESSION_LOCK = threading.Lock()
 @functools.lru_cache(maxsize=1)
 def _session() -> Any:
     """One botocore session for every client: each session loads its own copy of the endpoint and
-    partition data (~7 MB)."""
+    partition data (~7 MB). `AWS_REGION` (what Lambda and the AWS SDKs set) wins over `AWS_DEFAULT_REGION`,
+    which is all botocore reads by itself."""
     import boto3
 
-    return boto3.session.Session()
+    return boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
 
 
 @functools.lru_cache(maxsize=8)
