@@ -44,8 +44,9 @@ typecheck: $(DEV) ## mypy
 
 check: lint typecheck test ## everything CI should care about
 
-bench: $(DEV) ## throughput and memory against reference approaches, then S3 scale (BENCH_MB=256 BENCH_SMALL=2000 BENCH_ROWS=10000000 BENCH_SCALE_OBJECTS=1000)
+bench: $(DEV) ## throughput and memory against reference approaches, then S3 scale (BENCH_MB=256 BENCH_SMALL=2000 BENCH_ROWS=10000000 BENCH_QUERY_ROWS=1000000 BENCH_SCALE_OBJECTS=1000)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.query
 	$(BIN)/python -m bench.scale
 
 clean: ## remove the virtualenv, the demo lake and caches

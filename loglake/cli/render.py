@@ -149,6 +149,16 @@ def show(schema: pa.Schema, batches: Iterable[pa.RecordBatch], fmt: str, max_row
     return sample.total
 
 
+JSON_ROWS = 4096
+"""Rows turned into Python objects at a time for JSON: a batch's worth at once would hold ~100 MB."""
+
+
+def _row_chunks(batches: Iterable[pa.RecordBatch]) -> Iterable[list[dict[str, Any]]]:
+    for batch in batches:
+        for start in range(0, batch.num_rows, JSON_ROWS):
+            yield batch.slice(start, JSON_ROWS).to_pylist()
+
+
 def stream_rows(schema: pa.Schema, batches: Iterable[pa.RecordBatch], fmt: str) -> int:
     """CSV, JSON Lines or a JSON array on stdout, batch by batch."""
     sink = sys.stdout.buffer
@@ -164,10 +174,7 @@ def stream_rows(schema: pa.Schema, batches: Iterable[pa.RecordBatch], fmt: str) 
     opts = orjson.OPT_NAIVE_UTC
     if fmt == "json":
         sink.write(b"[")
-    for batch in batches:
-        rows = batch.to_pylist()
-        if not rows:
-            continue
+    for rows in _row_chunks(batches):
         if fmt == "jsonl":
             sink.write(b"".join(orjson.dumps(r, default=json_default, option=opts) + b"\n" for r in rows))
         else:
