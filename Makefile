@@ -33,6 +33,7 @@ demo: $(STAMP) ## generate sample logs, ingest, process, crawl, run the tutorial
 	$(BIN)/loglake --lake ./lake demo
 
 test: $(DEV) $(READER) ## run the whole test suite (slow end-to-end tests included)
+	@command -v chromium >/dev/null 2>&1 || echo "note: Chromium is not installed, so the web console's browser tests are skipped; install it with: sudo apt-get install chromium"
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(DEV) ## ruff

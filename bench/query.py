@@ -119,6 +119,63 @@ def best(runs: int, fn, *args) -> tuple[float, float]:  # type: ignore[no-untype
     return min(r[0] for r in results), max(r[1] for r in results)
 
 
+def console(rows: int) -> dict[str, object]:
+    """The web console: the explorer's histogram query over `rows` rows (best of five, warm), and the
+    explorer's first complete render (HTML, script, the three API calls, the chart) on the demo lake in
+    headless Chromium, best of five."""
+    from loglake.config import Settings
+    from loglake.lake import Lake
+    from loglake.query.explore import Explorer, Search
+
+    work = Path(tempfile.mkdtemp(prefix="loglake-bench-console-"))
+    out: dict[str, object] = {}
+    try:
+        print(f"building a table of {rows:,} rows for the histogram …", flush=True)
+        build(work / "big", rows)
+        explorer = Explorer(Lake.open(Settings(lake=str(work / "big"))).engine())
+        explorer.histogram(Search(), None, None)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            result = explorer.histogram(Search(), None, None)
+            times.append(time.perf_counter() - start)
+        assert result["total"] == rows
+        out["histogram"] = {"rows": rows, "seconds": round(min(times), 3), "buckets": len(result["times"])}
+        print(f"{'explorer histogram (stacked by level), all time':<70} {min(times):6.3f} s over {rows:,} rows")
+        chromium = shutil.which("chromium")
+        if chromium is None:
+            print("first paint: skipped (Chromium is not installed: sudo apt-get install chromium)")
+            return out
+        demo = work / "demo"
+        subprocess.run([PY, "-m", "loglake", "--lake", str(demo), "demo"], check=True, capture_output=True)
+        proc = subprocess.Popen(
+            [PY, "-m", "loglake", "--lake", str(demo), "ui", "--port", "0"], stderr=subprocess.PIPE, text=True
+        )
+        assert proc.stderr is not None
+        url = proc.stderr.readline().split(" at ", 1)[1].split()[0]
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+                paints = []
+                for _ in range(5):
+                    page = browser.new_page(viewport={"width": 1280, "height": 900})
+                    start = time.perf_counter()
+                    page.goto(url)
+                    page.wait_for_selector("body[data-ready]", state="attached")
+                    paints.append(time.perf_counter() - start)
+                    page.close()
+                browser.close()
+        finally:
+            proc.terminate()
+        out["explorer_first_render"] = {"seconds": round(min(paints), 3), "worst": round(max(paints), 3)}
+        print(f"{'explorer first complete render, demo lake (headless Chromium)':<70} {min(paints):6.3f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
 def main() -> None:
     rows = int(os.environ.get("BENCH_QUERY_ROWS", "1000000"))
     work = Path(tempfile.mkdtemp(prefix="loglake-bench-query-"))
@@ -169,6 +226,7 @@ def main() -> None:
             "csv_loglake_vs_duckdb": round(results[keys[3]]["seconds"] / results[keys[4]]["seconds"], 2),  # type: ignore[index]
         }
         print("ratios (time, LogLake / DuckDB):", results["ratios"])
+        results["console"] = console(int(os.environ.get("BENCH_CONSOLE_ROWS", "10000000")))
         (HERE / "query.json").write_text(json.dumps(results, indent=2))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from loglake import __version__
-from loglake.cli import aws_commands, format_commands, lake_commands, sql_commands
+from loglake.cli import aws_commands, format_commands, lake_commands, sql_commands, ui_commands
 from loglake.cli.output import Group
 
 
@@ -57,6 +57,7 @@ for _command in (
     sql_commands.tables,
     sql_commands.schema,
     sql_commands.errors_command,
+    ui_commands.ui,
     format_commands.formats,
     aws_commands.collect,
     aws_commands.worker,

@@ -1,0 +1,1 @@
+"""`loglake ui`: a local, read-only web console over the lake (explorer, SQL, errors, objects)."""
