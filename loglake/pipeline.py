@@ -185,18 +185,24 @@ def _raw_columns(raw: bytes | Overlong) -> tuple[str, str | None, int]:
         return data.decode("utf-8", "backslashreplace"), base64.b64encode(data).decode(), len(data)
 
 
+PROGRESS_FROM_BYTES = 8 << 20
+"""Smaller objects are read too fast for a byte count to help."""
+PROGRESS_EVERY = 0.25
+"""Seconds between reports of how far an object's read has come."""
+
+
 @contextlib.contextmanager
 def _reporting(report: Callable[[str, int, int], None] | None, uri: str, raw: Any, size: int) -> Iterator[None]:
     """Tell `report` how far the read of `raw` has come, from a thread polling its position (the read
     itself pays nothing)."""
     tell = getattr(raw, "tell", None)
-    if report is None or tell is None or size < (8 << 20):
+    if report is None or tell is None or size < PROGRESS_FROM_BYTES:
         yield
         return
     done = threading.Event()
 
     def poll() -> None:
-        while not done.wait(0.25):
+        while not done.wait(PROGRESS_EVERY):
             try:
                 report(uri, min(int(tell()), size), size)
             except (OSError, ValueError, RuntimeError):

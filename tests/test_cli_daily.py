@@ -26,8 +26,8 @@ HOSTILE = [
     "[client 10.0.0.5] File does not exist",
     "right-to-left \u202eoverride",
 ]
-SGR = re.compile(r"\x1b\[[0-9;]*m")
-"""Rich's own styling (bold headers, dim notes): the only escape sequences a result may contain."""
+SGR = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+"""Rich's own styling and progress-bar cursor moves: the only escape sequences output may contain."""
 
 
 def _lake_with(tmp_path: Path, lines: bytes, name: str = "db[prod].jsonl") -> Path:
@@ -63,6 +63,7 @@ def test_hostile_lines_are_shown_verbatim_in_query_tables_on_a_terminal(hostile_
     for text in HOSTILE[:3] + HOSTILE[5:6]:
         assert text in plain
     assert "\\x1b[31mRED\\x1b[0m in the data" in plain  # the data's escapes, visible as text
+    assert "\x1b[31mRED" not in raw
     assert "\\x1b]8;;https://evil.example/\\x07hidden link" in plain
     assert "\\u202eoverride" in plain
     assert "❌" not in plain and "😄" not in plain  # emoji codes stay codes
@@ -462,3 +463,48 @@ def test_the_library_underneath(tmp_path: Path) -> None:
     assert lake.compact().to_json()["compacted"] == []
     with pytest.raises(Exception, match="no lake at"):
         Lake.open(tmp_path / "nowhere").query("SELECT 1")
+
+
+def test_a_large_object_reports_bytes_read_while_it_is_processed(tmp_path: Path, monkeypatch) -> None:
+    from loglake import pipeline as pipeline_mod
+    from loglake.sources import ObjectRef
+    from loglake.storage import LocalStorage
+
+    monkeypatch.setattr(pipeline_mod, "PROGRESS_FROM_BYTES", 1)
+    monkeypatch.setattr(pipeline_mod, "PROGRESS_EVERY", 0.001)
+    src = tmp_path / "big.log"
+    src.write_bytes(jl(*(rec(message="x" * 200, n=i) for i in range(20_000))))
+    lake = Lake.open(tmp_path / "lake")
+    pipe = lake.pipeline()
+    reports: list[tuple[str, int, int]] = []
+    pipe.progress = lambda uri, done, size: reports.append((uri, done, size))
+    summary = next(pipe.process_many([ObjectRef(LocalStorage(str(tmp_path)), "big.log")]))
+    assert summary.processed == 20_000
+    assert reports, "no progress was reported"
+    assert {r[2] for r in reports} == {src.stat().st_size} and all(0 <= r[1] <= r[2] for r in reports)
+    assert [r[1] for r in reports] == sorted(r[1] for r in reports)  # the count only grows
+
+
+def test_config_and_format_texts_with_brackets_print_as_written(cli, lake_dir: Path) -> None:
+    cli("init")
+    (lake_dir / "loglake.toml").write_text("[nope]\n")
+    said = cli("status").stderr
+    assert "unknown section(s) [nope]" in said and "valid sections: [aws], [catalog], [formats]" in said
+    (lake_dir / "loglake.toml").write_text("")
+    from loglake.config import FormatsConfig
+    from loglake.formats import FormatRegistry
+
+    listed = cli("formats").stdout
+    for f in FormatRegistry(FormatsConfig()).ordered:
+        shown = (f.description.replace("\t", "\\t"), f.example.replace("\t", "\\t"))
+        assert shown[0] in listed and shown[1] in listed  # e.g. log4j's "level, [thread]"
+
+
+@pytest.mark.slow
+def test_process_summaries_show_hostile_names_verbatim_on_a_terminal(tmp_path: Path) -> None:
+    name = "[link=https:evil.example]x :x: [b] [red.log"
+    src = tmp_path / name
+    src.write_bytes(jl(rec(), b"\x1b]8;;https://evil.example/\x07bad"))
+    code, raw = on_terminal(tmp_path / "lake", "process", str(src))
+    plain = _no_terminal_control_from_data(raw)
+    assert code == 1 and name in plain and "errors by reason: invalid_json=1" in plain

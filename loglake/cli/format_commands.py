@@ -6,7 +6,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from loglake.cli.output import Group, friendly, json_option, open_lake, out, print_json, visible
+from loglake.cli.output import Group, friendly, json_option, open_lake, out, print_json, print_table, visible
 from loglake.errors import ConfigError
 
 
@@ -39,7 +39,7 @@ def formats(ctx: click.Context, as_json: bool) -> None:
     table = Table("format", "description", "example")
     for item in items:
         table.add_row(*(Text(visible(str(item[k]), False)) for k in ("name", "description", "example")))
-    out.print(table)
+    print_table(table)
 
 
 @formats.command("test")
@@ -81,5 +81,5 @@ def formats_test(ctx: click.Context, file: str, count: int | None, as_json: bool
             f"{trial.matched}/{report.sample}",
             Text(visible(note)),
         )
-    out.print(table)
+    print_table(table)
     out.print(Text(visible(f"chosen: {report.winner} — {report.why}")))

@@ -27,6 +27,7 @@ from loglake.cli.output import (
     open_lake,
     out,
     print_json,
+    print_table,
     quiet_option,
     say,
     visible,
@@ -448,7 +449,7 @@ def status(ctx: click.Context, failed: bool, waiting: bool, as_json: bool) -> No
                 (e.processed_at or "")[:19].replace("T", " "),
                 Text(visible(e.error or "", False)),
             )
-        out.print(table)
+        print_table(table)
         out.print(
             f"{sums['objects']} object(s): {sums['failed']} failed, {sums['waiting']} waiting in raw/; "
             f"{sums['lines']:,} lines → {sums['processed']:,} processed, {sums['errors']:,} errors; "

@@ -61,6 +61,14 @@ def say(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*((visible(p[0]), p[1]) if isinstance(p, tuple) else visible(p) for p in parts))
 
 
+def print_table(table: Any) -> None:
+    """A table fitted to the terminal; on a pipe as wide as its cells need, nothing cut or wrapped."""
+    if out.is_terminal:
+        out.print(table)
+    else:
+        console(width=1 << 16).print(table, crop=False)
+
+
 def print_json(value: Any) -> None:
     data = orjson.dumps(value, default=json_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NAIVE_UTC)
     sys.stdout.buffer.write(data + b"\n")

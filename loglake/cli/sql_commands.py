@@ -11,7 +11,19 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from loglake.cli.output import OK, command, err, friendly, json_option, open_lake, out, print_json, say, visible
+from loglake.cli.output import (
+    OK,
+    command,
+    err,
+    friendly,
+    json_option,
+    open_lake,
+    out,
+    print_json,
+    print_table,
+    say,
+    visible,
+)
 from loglake.cli.render import FORMATS, show
 from loglake.config import parse_duration
 from loglake.errors import ConfigError
@@ -167,7 +179,7 @@ def tables(ctx: click.Context, as_json: bool) -> None:
             str(i["snapshots"]),
             visible(i["location"], False),
         )
-    out.print(table)
+    print_table(table)
     out.print(Text("`loglake schema TABLE` lists a table's columns", style="dim"))
 
 
@@ -192,7 +204,7 @@ def schema(ctx: click.Context, table_name: str, as_json: bool) -> None:
     table = Table("column", "type")
     for name, kind in columns:
         table.add_row(visible(name, False), kind)
-    out.print(table)
+    print_table(table)
 
 
 def _since(value: str | None) -> datetime | None:

@@ -270,6 +270,6 @@ def test_console_queries_stop_at_the_time_limit(lake: Path) -> None:
 
     engine = Lake.open(lake).engine()
     slow = "SELECT count(*) FROM range(100000000000) a WHERE hash(a.range) % 7 = 1"
-    with pytest.raises(QueryError, match="took longer than 0.3 s and was stopped"):
+    with pytest.raises(QueryError, match=r"took longer than 0\.3 s and was stopped"):
         capped(engine, slow, 10, 0.3, threading.RLock())
     assert capped(engine, "SELECT 1 AS one", 10, 5, threading.RLock())["rows"] == [{"one": 1}]
