@@ -212,6 +212,25 @@ def test_errors_command_filters_and_shows_raw_lines_exactly(cli, tmp_path: Path)
     assert "no errors match" in cli("errors", "--reason", "nothing_like_it").stderr
 
 
+@pytest.mark.slow
+def test_errors_follow_prints_new_errors_as_they_are_processed(tmp_path: Path) -> None:
+    lake = _lake_with(tmp_path, jl(rec(), b"first bad {"), "one.log")
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "loglake", "--lake", str(lake), "errors", "--follow", "--json", "--interval", "0.2"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert follow.stdout is not None
+        assert orjson.loads(follow.stdout.readline())["raw_line"] == "first bad {"
+        second = tmp_path / "two.log"
+        second.write_bytes(jl(rec(), b"second bad {"))
+        subprocess.run([sys.executable, "-m", "loglake", "--lake", str(lake), "process", str(second)], check=False)
+        assert orjson.loads(follow.stdout.readline())["raw_line"] == "second bad {"
+    finally:
+        follow.terminate()
+        follow.wait(timeout=10)
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -150,6 +150,25 @@ def test_explorer_histogram_search_and_field_filter(page: Any, console: str, lak
     assert not page.errors  # type: ignore[attr-defined]
 
 
+def test_dragging_across_the_histogram_zooms_into_that_time(page: Any, console: str) -> None:
+    navigate(page, console + "/")
+    before = int(page.text_content("#summary").split()[0].replace(",", ""))
+    box = page.locator("#histogram .u-over").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.25, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=8)
+    rerun(page, page.mouse.up)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)
+    start, end = int(query["from"][0]), int(query["to"][0])
+    after = int(page.text_content("#summary").split()[0].replace(",", ""))
+    assert 0 < after < before and end > start
+    hist = orjson.loads(urllib.request.urlopen(f"{console}/api/histogram?from={start}&to={end}").read())
+    assert hist["total"] == after and hist["start"] == start
+    rerun(page, lambda: page.click("#reset"))
+    assert int(page.text_content("#summary").split()[0].replace(",", "")) == before
+
+
 def test_sql_page_shows_the_tutorial_group_by_as_table_and_chart(page: Any, console: str, lake: Path) -> None:
     sql = 'SELECT level, COUNT(*) AS log_count FROM "log_analytics_db"."processed_logs" GROUP BY level;'
     navigate(page, console + "/sql")
@@ -182,6 +201,11 @@ def test_errors_page_shows_failing_lines_with_their_raw_text(page: Any, console:
     assert '{"timestamp": "2025-07-21T10:00:00Z", "level": "INFO", "message": "truncated' in raws
     assert HOSTILE[0] in raws  # a hostile line is shown as text
     assert page.locator("#errchart canvas").count() == 1
+    navigate(page, console + "/errors")
+    page.fill("#source", "hostile.log")
+    rerun(page, lambda: page.click("#errform button[type=submit]"))
+    sources = page.locator("#errors tbody tr td:nth-child(1)").all_text_contents()
+    assert sources and all(s.endswith("hostile.log") for s in sources)
     navigate(page, console + "/errors?reason=invalid_utf8")
     assert any(t.startswith("base64: ") or "\\xe9" in t for t in page.locator("#errors td.raw").all_text_contents())
 
@@ -260,6 +284,13 @@ def test_another_host_needs_a_token_checked_on_every_request(lake: Path) -> None
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_sql_page_caps_rows_and_says_how_many_there_were(console: str, lake: Path) -> None:
+    sql = urllib.parse.quote("SELECT * FROM processed_logs, range(3)")
+    doc = orjson.loads(urllib.request.urlopen(f"{console}/api/sql?q={sql}").read())
+    total = Lake.open(lake).query("SELECT count(*) * 3 AS n FROM processed_logs").column("n")[0].as_py()
+    assert len(doc["rows"]) == 1000 and doc["total"] == total > 1000
 
 
 def test_console_queries_stop_at_the_time_limit(lake: Path) -> None:
