@@ -112,7 +112,7 @@ def collect(
     help="Seconds a message stays hidden while processed (extended as needed).",
 )
 @click.option("--retry-delay", default=30, show_default=True, help="Seconds before a failed message is retried.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run's counts as JSON at the end.")
+@json_option(help="Print the run's counts as JSON at the end.")
 @click.pass_context
 @friendly
 def worker(
@@ -184,7 +184,7 @@ def package(ctx: click.Context, output: str, arch: str, python_version: str) -> 
 )
 @click.option("--memory", default=512, show_default=True, help="Lambda memory in MB.")
 @click.option("--timeout", default=300, show_default=True, help="Lambda timeout in seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Print the stack's outputs as JSON.")
+@json_option(help="Print the stack's outputs as JSON.")
 @click.pass_context
 @friendly
 def deploy(ctx: click.Context, stack_name: str, zip_path: str | None, memory: int, timeout: int, as_json: bool) -> None:

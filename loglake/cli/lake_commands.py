@@ -189,7 +189,7 @@ def ingest(
     is_flag=True,
     help="Bucket prefixes: redo objects already processed at the same ETag (after changing rules).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every object's summary.")
+@json_option(help="Print one JSON document with every object's summary.")
 @quiet_option
 @click.pass_context
 @friendly
@@ -354,7 +354,7 @@ class _nothing:
 
 @command()
 @click.option("--settle", type=click.FloatRange(0), default=None, help="Seconds a file must stay unchanged.")
-@click.option("--json", "as_json", is_flag=True, help="Print each object's summary as a JSON line.")
+@json_option(help="Print each object's summary as a JSON line.")
 @quiet_option
 @click.pass_context
 @friendly

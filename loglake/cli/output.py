@@ -95,8 +95,13 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], click.Command]:
     return click.command(*args, cls=Command, **kwargs)  # type: ignore[no-any-return]
 
 
-def json_option(fn: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON on stdout).")(fn)
+def json_option(fn: F | None = None, *, help: str = "Machine-readable output (JSON on stdout).") -> Any:
+    """`--json` as every command spells it: `@json_option`, or `@json_option(help=...)` to say what it prints."""
+
+    def apply(f: F) -> F:
+        return click.option("--json", "as_json", is_flag=True, help=help)(f)
+
+    return apply(fn) if fn is not None else apply
 
 
 def quiet_option(fn: F) -> F:

@@ -27,6 +27,7 @@ from loglake.cli.output import (
 from loglake.cli.render import FORMATS, show
 from loglake.config import parse_duration
 from loglake.errors import ConfigError
+from loglake.query.explore import errors_where, latest_errors_sql
 
 
 def read_sql(sql: str) -> str:
@@ -223,31 +224,6 @@ def _since(value: str | None) -> datetime | None:
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def errors_sql(
-    since: datetime | None, reason: str | None, source: str | None, after: datetime | None, limit: int
-) -> str:
-    where = []
-    if since is not None:
-        where.append(f"processed_timestamp >= TIMESTAMP {_lit(since.isoformat(sep=' '))}")
-    if after is not None:
-        where.append(f"processed_timestamp >= TIMESTAMP {_lit(after.isoformat(sep=' '))}")
-    if reason:
-        where.append(f"(error_code = {_lit(reason)} OR list_contains(error_codes, {_lit(reason)}))")
-    if source:
-        where.append(f"source_uri GLOB {_lit(source if any(c in source for c in '*?[') else '*' + source)}")
-    cond = " WHERE " + " AND ".join(where) if where else ""
-    columns = "processed_timestamp, source_uri, source_line, error_code, error_message, raw_line, raw_line_b64"
-    return (
-        f"SELECT * FROM (SELECT {columns} FROM errors_logs{cond} "
-        f"ORDER BY processed_timestamp DESC, source_uri DESC, source_line DESC LIMIT {limit}) "
-        "ORDER BY processed_timestamp, source_uri, source_line"
-    )
-
-
 def _error_line(row: dict[str, Any]) -> Text:
     raw = row["raw_line"]
     shown = visible(raw, False) if raw is not None else "base64:" + str(row["raw_line_b64"] or "")
@@ -300,7 +276,8 @@ def errors_command(
     seen: set[tuple[Any, ...]] = set()
     last: datetime | None = None
     while True:
-        sql = errors_sql(start, reason, source, last, limit if last is None else 1 << 30)
+        where = errors_where(reason, source, last if last is not None else start)
+        sql = latest_errors_sql(where, limit if last is None else 1 << 30)
         rows = lake.engine().run(sql, save=False).rows
         fresh = [r for r in rows if (r["processed_timestamp"], r["source_uri"], r["source_line"]) not in seen]
         for row in fresh:

@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -148,6 +149,32 @@ class Explorer:
         for col, value, n in zip(*(table.column(c).to_pylist() for c in ("col", "value", "n")), strict=True):
             out[col].append((value, int(n)))
         return {k: v for k, v in out.items() if v}
+
+
+def errors_where(reason: str | None = None, source: str | None = None, since: datetime | None = None) -> str:
+    """The errors table's filter as `loglake errors` and the console's errors page take it: a reason (any of
+    a line's reasons), a source glob (a bare text matches anywhere in the URI), processed since a time."""
+    conds = []
+    if since is not None:
+        conds.append(f"processed_timestamp >= TIMESTAMP {_lit(since.isoformat(sep=' '))}")
+    if reason:
+        conds.append(f"(error_code = {_lit(reason)} OR list_contains(error_codes, {_lit(reason)}))")
+    if source:
+        pattern = source if any(c in source for c in "*?[") else f"*{source}*"
+        conds.append(f"source_uri GLOB {_lit(pattern)}")
+    return " WHERE " + " AND ".join(conds) if conds else ""
+
+
+ERROR_COLUMNS = "processed_timestamp, source_uri, source_line, error_code, error_message, raw_line, raw_line_b64"
+
+
+def latest_errors_sql(where: str, limit: int) -> str:
+    """The latest `limit` errors matching `where`, oldest first (a tail)."""
+    return (
+        f"SELECT * FROM (SELECT {ERROR_COLUMNS} FROM errors_logs{where} "
+        f"ORDER BY processed_timestamp DESC, source_uri DESC, source_line DESC LIMIT {int(limit)}) "
+        "ORDER BY processed_timestamp, source_uri, source_line"
+    )
 
 
 @contextlib.contextmanager

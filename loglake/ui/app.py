@@ -28,8 +28,8 @@ from starlette.staticfiles import StaticFiles
 
 from loglake.errors import LogLakeError
 from loglake.lake import Lake
-from loglake.query.duckdb_engine import DuckDBEngine, _lit
-from loglake.query.explore import Explorer, capped, csv_chunks, parse_search
+from loglake.query.duckdb_engine import DuckDBEngine
+from loglake.query.explore import ERROR_COLUMNS, Explorer, capped, csv_chunks, errors_where, parse_search
 from loglake.query.results import json_default
 
 CSP = (
@@ -138,13 +138,7 @@ def build(console: Console, token: str | None = None, hosts: list[str] | None = 
         return Streaming(body(), media_type="text/csv", headers=headers)
 
     def errors(request: Request) -> Response:
-        reason, source = request.query_params.get("reason", ""), request.query_params.get("source", "")
-        conds = []
-        if reason:
-            conds.append(f"error_code = {_lit(reason)}")
-        if source:
-            conds.append(f"source_uri GLOB {_lit(source if any(c in source for c in '*?[') else '*' + source + '*')}")
-        where = " WHERE " + " AND ".join(conds) if conds else ""
+        where = errors_where(request.query_params.get("reason"), request.query_params.get("source"))
         try:
             ex = console.explorer()
             by_reason = ex.sql(
@@ -152,9 +146,8 @@ def build(console: Console, token: str | None = None, hosts: list[str] | None = 
                 f"FROM errors_logs{where} GROUP BY ALL ORDER BY 1, 2"
             ).to_pylist()
             reasons = ex.sql("SELECT error_code, count(*) AS n FROM errors_logs GROUP BY 1 ORDER BY 2 DESC").to_pylist()
-            columns = "source_uri, source_line, error_code, error_message, raw_line, raw_line_b64, processed_timestamp"
             rows = ex.sql(
-                f"SELECT {columns} FROM errors_logs{where} "
+                f"SELECT {ERROR_COLUMNS} FROM errors_logs{where} "
                 "ORDER BY processed_timestamp DESC, source_uri, source_line LIMIT 500"
             ).to_pylist()
             total = ex.sql(f"SELECT count(*) AS n FROM errors_logs{where}").column("n")[0].as_py()
