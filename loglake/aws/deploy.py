@@ -21,8 +21,9 @@ from typing import Any
 from loglake.errors import ConfigError, Terminal
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "template.yaml"
-LAMBDA_REQUIREMENTS = ("pyarrow", "orjson", "msgspec", "zstandard", "boto3")
-"""What the handler imports beyond the standard library (DuckDB, rich, click stay out of the zip)."""
+LAMBDA_REQUIREMENTS = ("pyarrow", "orjson", "msgspec", "zstandard", "boto3", "pyiceberg")
+"""What the handler imports beyond the standard library (DuckDB, the console and the shell stay out of the
+zip); pyiceberg without its SQLite-catalog extra (a Lambda commits through Glue)."""
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 CODE_KEY = "_deploy/loglake-lambda.zip"
 SHIM = "from loglake.aws.handler import handler  # noqa: F401  (the function's Handler is index.handler)\n"
@@ -45,7 +46,7 @@ def _requirements() -> list[str]:
             continue
         name = re.split(r"[<>=!~\[ ]", req, maxsplit=1)[0].lower()
         if name in LAMBDA_REQUIREMENTS:
-            wanted.append(req)
+            wanted.append(re.sub(r"\[[^\]]*\]", "", req) if name == "pyiceberg" else req)
     return wanted
 
 
@@ -70,6 +71,9 @@ def build_zip(output: str | Path, arch: str = "arm64", python: str = "3.12", pla
         (build / "index.py").write_text(SHIM)
         for junk in ("pyarrow/include", "pyarrow/tests", "pyarrow/src"):
             shutil.rmtree(build / junk, ignore_errors=True)
+        # Arrow Flight is never loaded by the handler: 20 MB of the 250 MB a Lambda allows unzipped.
+        for path in (build / "pyarrow").glob("*flight*"):
+            path.unlink()
         tmp_zip = out.with_suffix(".zip.tmp")
         with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             for path in sorted(build.rglob("*")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -12,6 +13,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from loglake import Lake
 from loglake.aws.deploy import TEMPLATE
 from loglake.cli import main
 
@@ -112,8 +114,9 @@ def test_destroy_of_a_missing_stack_is_a_clear_error(aws) -> None:
 
 
 @pytest.mark.slow
-def test_lambda_zip_builds_and_its_handler_imports_in_a_clean_interpreter(tmp_path) -> None:
-    """Built for this machine's platform so it can be imported here; `loglake package` defaults to arm64."""
+def test_lambda_zip_builds_and_its_handler_commits_from_a_clean_interpreter(aws, tmp_path) -> None:
+    """Built for this machine's platform so it can run here; `loglake package` defaults to arm64. The zip
+    alone (no site-packages) processes a real SQS-wrapped S3 event into Iceberg tables on moto's server."""
     import platform
 
     from loglake.aws.deploy import build_zip
@@ -124,15 +127,46 @@ def test_lambda_zip_builds_and_its_handler_imports_in_a_clean_interpreter(tmp_pa
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         assert {"index.py", "loglake/aws/handler.py"} <= names
-        assert not any(n.startswith(("duckdb/", "rich/", "click/")) for n in names)
+        assert not any(n.startswith(("duckdb/", "starlette/", "uvicorn/", "prompt_toolkit/")) for n in names)
+        assert not any(n.startswith("sqlalchemy/") for n in names)  # a Lambda commits through Glue
         zf.extractall(tmp_path / "unzipped")
     # -S -I: no site-packages at all — only the standard library and the zip's contents
-    code = "import sys; sys.path.insert(0, sys.argv[1]); import index; print(index.handler.__module__)"
+    # What a commit loads too: pyiceberg's Glue catalog and its Arrow I/O, and LogLake's FileIO over boto3.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import index; "
+        "import pyiceberg.catalog.glue, pyiceberg.io.pyarrow, loglake.storage.s3_fileio, loglake.tables.commit; "
+        "print(index.handler.__module__)"
+    )
     done = subprocess.run(
         [sys.executable, "-S", "-I", "-c", code, str(tmp_path / "unzipped")], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "loglake.aws.handler"
+
+    s3 = boto3.client("s3")
+    for bucket in ("zip-raw", "zip-lake"):
+        s3.create_bucket(Bucket=bucket)
+    body = b'{"level": "INFO", "message": "from the zip"}\nnot json\n'
+    s3.put_object(Bucket="zip-raw", Key="app.log", Body=body)
+    s3_object = {"bucket": {"name": "zip-raw"}, "object": {"key": "app.log", "size": len(body)}}
+    notice = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": s3_object}]}
+    event = {"Records": [{"messageId": "m-1", "eventSource": "aws:sqs", "body": orjson.dumps(notice).decode()}]}
+    run = (
+        "import sys, json; sys.path.insert(0, sys.argv[1]); import index; "
+        "print(json.dumps(index.handler(json.loads(sys.argv[2]), None)))"
+    )
+    env = {**os.environ, "PROCESSED_BUCKET": "zip-lake"}
+    env.pop("LOGLAKE_LAKE", None)
+    done = subprocess.run(
+        [sys.executable, "-S", "-I", "-c", run, str(tmp_path / "unzipped"), orjson.dumps(event).decode()],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer = orjson.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["batchItemFailures"] == [] and answer["processed"] == 1
+    lake = Lake.open("s3://zip-lake")
+    assert lake.query("SELECT message FROM processed_logs").to_pylist() == [{"message": "from the zip"}]
+    assert lake.query("SELECT raw_line FROM errors_logs").to_pylist() == [{"raw_line": "not json"}]
 
 
 @pytest.mark.slow
