@@ -239,8 +239,9 @@ class Lake:
 
         if jobs < 0:
             raise ConfigError(f"jobs must be 0 (one per core) or more, not {jobs}")
-        refs = [o for o in objects if isinstance(o, ObjectRef)]
-        named = [o for o in objects if not isinstance(o, ObjectRef)]
+        given = list(objects)
+        refs = [o for o in given if isinstance(o, ObjectRef)]
+        named = [o for o in given if not isinstance(o, ObjectRef)]
         if named:
             more, missing, _ = self.refs(named, force=True)
             if missing:

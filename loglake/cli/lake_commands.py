@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -321,7 +322,7 @@ def compact(
     """
     lake = open_lake(ctx, existing=True)
     zones = (zone,) if zone else ("processed", "errors")
-    with err.status("compacting", spinner="dots") if not as_json and err.is_terminal else _nothing():
+    with err.status("compacting", spinner="dots") if not as_json and err.is_terminal else contextlib.nullcontext():
         done = lake.compact(
             zones,
             dt=dt,
@@ -342,14 +343,6 @@ def compact(
         f"unreferenced files deleted: {sum(done.orphans_deleted.values())} (files younger than {grace:g} s, "
         "such as merged inputs still readable from recent snapshots, are kept until a later run)"
     )
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @command()
