@@ -546,6 +546,8 @@ class Pipeline:
             summary.add(piece.summary)
             summary.rescued += piece.rescued
         summary.bytes = att.fingerprint["size"]
+        # The formats the ranges were read with, in order (a layout change inside one range names both).
+        summary.format = "+".join(dict.fromkeys(f for p in pieces for f in p.summary.format.split("+")))
         return self.complete(att, [o for piece in pieces for o in piece.outputs])
 
     def _discard(self, outputs: list[OutputFile]) -> None:

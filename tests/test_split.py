@@ -280,3 +280,30 @@ def test_a_binary_object_is_never_split(tmp_path: Path) -> None:
     assert lake.pipeline().plan_split(ref, 2) is None
     summary = lake.pipeline().process(ref)
     assert summary.status == "failed" and "binary" in (summary.error or "")
+
+
+def test_an_object_whose_layout_changes_reads_the_same_split_across_jobs(tmp_path: Path) -> None:
+    """HDFS lines, then Spark lines: split into byte ranges, every range detects its layout again, and the
+    summary names both formats, as one process does."""
+    corpora = Path(__file__).parent / "corpora" / "loghub"
+    src = tmp_path / "mixed.log"
+    src.write_bytes(
+        (corpora / "HDFS" / "HDFS_2k.log").read_bytes() * 3 + (corpora / "Spark" / "Spark_2k.log").read_bytes() * 3
+    )
+    results = {}
+    for jobs in (1, 2):
+        root = tmp_path / f"lake{jobs}"
+        root.mkdir()
+        (root / "loglake.toml").write_text("[processing]\nsplit_bytes = 65536\n")
+        out = CliRunner().invoke(main, ["--lake", str(root), "process", str(src), "--jobs", str(jobs), "--json"])
+        summary = json.loads(out.stdout)["objects"][0]
+        rows = Lake.open(str(root)).query(
+            "SELECT source_format, count(*) AS n FROM processed_logs GROUP BY 1 ORDER BY 1"
+        )
+        results[jobs] = (
+            {k: summary[k] for k in ("format", "lines", "processed", "errors", "joined")},
+            rows.to_pylist(),
+        )
+    assert results[1] == results[2]
+    assert results[2][0] == {"format": "hdfs+spark", "lines": 12000, "processed": 12000, "errors": 0, "joined": 0}
+    assert results[2][1] == [{"source_format": "hdfs", "n": 6000}, {"source_format": "spark", "n": 6000}]
