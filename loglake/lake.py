@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from loglake.config import EXAMPLE_TOML, Settings, load_settings
 from loglake.errors import ConfigError
-from loglake.pipeline import Pipeline, Summary
 from loglake.storage import LocalStorage, Storage, open_storage
 from loglake.tables.catalog import Tables, open_tables
 from loglake.tables.journal import read_manifest, source_id
@@ -28,6 +27,7 @@ from loglake.tables.journal import read_manifest, source_id
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from loglake.pipeline import Pipeline, Summary
     from loglake.query.duckdb_engine import DuckDBEngine
     from loglake.sources import ObjectRef
     from loglake.tables.adopt import Adopted
@@ -124,6 +124,9 @@ class Lake:
         return self._tables
 
     def pipeline(self) -> Pipeline:
+        """The stages for this lake (imported on first use: reading commands never load them)."""
+        from loglake.pipeline import Pipeline
+
         return Pipeline(self.settings, self.storage, self.tables)
 
     def exists(self) -> bool:

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -34,7 +34,9 @@ from loglake.cli.output import (
     visible,
 )
 from loglake.lake import Lake
-from loglake.pipeline import Summary
+
+if TYPE_CHECKING:
+    from loglake.pipeline import Summary
 
 TUTORIAL_QUERIES = (
     'SELECT * FROM "log_analytics_db"."processed_logs" LIMIT 10;',
@@ -60,6 +62,8 @@ def summary_line(s: Summary) -> Text:
 
 
 def totals(summaries: Iterable[Summary]) -> dict[str, Any]:
+    from loglake.pipeline import Summary
+
     items = list(summaries)
     total = Summary(source_uri="")
     for s in items:
@@ -215,6 +219,8 @@ def process(ctx: click.Context, paths: tuple[str, ...], jobs: int, force: bool, 
         err.print(say("listing " + ", ".join(p for p in paths if "://" in p) + " …"))
     refs, missing, unchanged = lake.refs(paths, force=force)
     summaries = run_objects(lake, refs, as_json, quiet=quiet, jobs=jobs)
+    from loglake.pipeline import Summary
+
     for path in missing:
         s = Summary(source_uri=os.path.abspath(path), status="failed", error="no such file or folder")
         summaries.append(s)

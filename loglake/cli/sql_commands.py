@@ -27,7 +27,6 @@ from loglake.cli.output import (
 from loglake.cli.render import FORMATS, show
 from loglake.config import parse_duration
 from loglake.errors import ConfigError
-from loglake.query.explore import errors_where, latest_errors_sql
 
 
 def read_sql(sql: str) -> str:
@@ -270,6 +269,8 @@ def errors_command(
       loglake errors --follow
     """
     import orjson
+
+    from loglake.query.explore import errors_where, latest_errors_sql
 
     lake = open_lake(ctx, existing=True)
     start = _since(since)
