@@ -12,6 +12,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loglake import Lake
 from tests.conftest import jl, rec
@@ -527,3 +529,31 @@ def test_process_summaries_show_hostile_names_verbatim_on_a_terminal(tmp_path: P
     code, raw = on_terminal(tmp_path / "lake", "process", str(src))
     plain = _no_terminal_control_from_data(raw)
     assert code == 1 and name in plain and "errors by reason: invalid_json=1" in plain
+
+
+@given(st.text())
+@settings(max_examples=300, deadline=None)
+def test_visible_text_holds_no_control_characters_and_keeps_the_rest(text: str) -> None:
+    from loglake.cli.output import visible
+
+    shown = visible(text, breaks=False)
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]", shown)
+    kept = iter(shown)  # every other character is still there, in order
+    assert all(ch in kept for ch in re.sub(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", text))
+    with_breaks = visible(text)
+    assert with_breaks.count("\n") == text.count("\n")  # line breaks kept where asked
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_explorer_search_parses_any_text_into_words_and_known_fields(query: str) -> None:
+    from loglake.errors import QueryError
+    from loglake.query.explore import parse_search
+
+    try:
+        search = parse_search(query, {"level", "service"})
+    except QueryError as exc:
+        assert "no column" in str(exc)
+        return
+    assert all(name in {"level", "service"} for name, _ in search.filters)
+    assert all(word and not word.isspace() for word in search.text)
