@@ -178,11 +178,13 @@ class Lake:
         self, paths: Sequence[str], *, prefix: str = "", overwrite: bool = False, keep_paths: bool = False
     ) -> list[Ingested]:
         """Copy files into raw/ (the local upload). A raw object with other content is never replaced
-        without `overwrite`; with `keep_paths` a file keeps its folders (`hostA/app.log`), so same-named
-        files from different folders stay apart. Two inputs aiming at one key are refused before any copy."""
+        without `overwrite`; with `keep_paths` a file keeps its folders below the inputs' common folder
+        (the current one when they are all under it: `hostA/app.log`), so same-named files from different
+        folders stay apart. Two inputs aiming at one key are refused before any copy."""
         targets: dict[str, str] = {}
+        base = _common_folder(paths) if keep_paths else ""
         for path in paths:
-            rel = os.path.normpath(path).lstrip(os.sep) if keep_paths else os.path.basename(path)
+            rel = os.path.relpath(os.path.abspath(path), base) if keep_paths else os.path.basename(path)
             rel = "/".join(p for p in rel.split(os.sep) if p not in ("", ".", ".."))
             key = "/".join(p for p in ("raw", prefix.strip("/"), rel) if p)
             if key in targets:
@@ -337,6 +339,16 @@ class Lake:
 
 def _root(where: str | os.PathLike[str] | None) -> str | None:
     return None if where is None else os.fspath(where)
+
+
+def _common_folder(paths: Sequence[str]) -> str:
+    """The folder `keep_paths` keys are relative to: the current one when every file is below it (paths as
+    typed), else the deepest folder holding them all."""
+    folders = [os.path.dirname(os.path.abspath(p)) for p in paths]
+    cwd = os.getcwd()
+    if all(f == cwd or f.startswith(cwd + os.sep) for f in folders):
+        return cwd
+    return os.path.commonpath(folders)
 
 
 def _same_content(path: str, storage: Storage, key: str) -> bool:
