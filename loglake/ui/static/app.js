@@ -20,10 +20,13 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}(?:\.\d+)?)\+00:00$/;
+
 function text(value) {
   if (value === null || value === undefined) return null;
   if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  const time = typeof value === "string" && ISO_TIME.exec(value);
+  return time ? `${time[1]} ${time[2]}Z` : String(value);  // the tables hold UTC
 }
 
 function cell(value, numeric) {
