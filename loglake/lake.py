@@ -269,10 +269,7 @@ class Lake:
 
     def query(self, sql: str, *, as_of: str | None = None) -> pa.Table:
         """Run read-only SQL; the result as an Arrow table (use `engine().stream` for results of any size)."""
-        import pyarrow as pa
-
-        stream = self.engine(as_of).stream(sql)
-        return pa.Table.from_batches(list(stream.batches), schema=stream.schema)
+        return self.engine(as_of).stream(sql).table()
 
     def crawl(self) -> Adopted:
         """Adopt or repair the tables: rebuild both from the zones and the manifests."""

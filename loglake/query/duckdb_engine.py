@@ -9,13 +9,10 @@ are read by DuckDB directly, a remote lake's through a pyarrow dataset (no exten
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -73,6 +70,10 @@ class Stream:
     def columns(self) -> list[str]:
         return list(self.schema.names)
 
+    def table(self) -> pa.Table:
+        """The whole result in memory (small results; stream the batches otherwise)."""
+        return pa.Table.from_batches(list(self.batches), schema=self.schema)
+
 
 @dataclass
 class Result:
@@ -80,24 +81,6 @@ class Result:
     rows: list[dict[str, Any]]
     query_id: str
     saved_to: str | None = None
-
-    def to_csv(self) -> str:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(self.columns)
-        for row in self.rows:
-            writer.writerow([_cell(row[c]) for c in self.columns])
-        return buf.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return value
 
 
 def remote_dataset(storage: Storage, files: list[str], sizes: list[int], schema: pa.Schema) -> Any:
@@ -222,9 +205,7 @@ class DuckDBEngine:
     def run(self, sql: str, save: bool = True) -> Result:
         """The whole result in memory, as rows (small results: tests, the demo)."""
         stream = self.stream(sql, save=save)
-        rows: list[dict[str, Any]] = []
-        for batch in stream.batches:
-            rows.extend(batch.to_pylist())
+        rows = stream.table().to_pylist()
         return Result(columns=stream.columns, rows=rows, query_id=stream.query_id, saved_to=stream.saved_to)
 
 

@@ -83,8 +83,7 @@ class Explorer:
     def sql(self, sql: str) -> pa.Table:
         """Run one statement under the time limit."""
         with self.lock, limited(self.engine, self.timeout):
-            stream = self.engine.stream(sql)
-            return pa.Table.from_batches(list(stream.batches), schema=stream.schema)
+            return self.engine.stream(sql).table()
 
     def time_range(self) -> tuple[int | None, int | None]:
         row = self.sql(f"SELECT epoch_ms(min({self.time})) AS lo, epoch_ms(max({self.time})) AS hi FROM {TABLE}")

@@ -87,13 +87,9 @@ class CsvOut:
 
     def close(self) -> None:
         if self._writer is None:  # no rows: the header alone
-            self.sink.write((",".join(_csv_name(n) for n in self.schema.names) + "\n").encode())
-        else:
-            self._writer.close()
-
-
-def _csv_name(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+            self.write(pa.RecordBatch.from_pylist([], schema=self.schema))
+        assert self._writer is not None
+        self._writer.close()
 
 
 def saved_key(query_id: str, now: dt.datetime | None = None) -> str:

@@ -47,16 +47,15 @@ COOKIE = "loglake_token"
 
 class Console:
     """One lake's read side, shared by requests: an engine (a snapshot) reused for a second or two, and one
-    lock, as a DuckDB connection runs one statement at a time."""
+    lock around it, as a DuckDB connection runs one statement at a time."""
 
     def __init__(self, lake: Lake, timeout: float = 10.0, max_rows: int = 1000, fresh_seconds: float = 2.0) -> None:
         self.lake, self.timeout, self.max_rows, self.fresh_seconds = lake, timeout, max_rows, fresh_seconds
         self.lock = threading.RLock()
         self._engine: tuple[float, DuckDBEngine] | None = None
-        self._guard = threading.Lock()
 
     def engine(self) -> DuckDBEngine:
-        with self._guard:
+        with self.lock:
             now = time.monotonic()
             if self._engine is None or now - self._engine[0] > self.fresh_seconds:
                 self._engine = (now, self.lake.engine())
